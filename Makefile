@@ -1,0 +1,35 @@
+# Set-up and every routine job. `make demo` and `make test` work on a fresh clone: they create .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Every install step goes through constraints.txt: an unpinned torch would pull gigabytes of CUDA.
+PIP := $(PY) -m pip install --quiet --constraint constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip setuptools
+	$(PIP) torch==2.13.0
+	$(PIP) --editable '.[embeddings,postgres,dev]'
+	touch $(STAMP)
+
+demo: venv
+	$(PY) demo/quickstart.py
+
+test: venv
+	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check memory tests migrations bench demo
+	$(VENV)/bin/ruff format --check memory tests migrations bench demo
+	$(VENV)/bin/mypy --strict memory
+
+bench: venv
+	$(PY) bench/search.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

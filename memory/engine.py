@@ -1,0 +1,169 @@
+"""Engine and session set-up: a SQLite driver that can load sqlite-vec, and sane transactions.
+
+Every pooled SQLite connection gets vec0 loaded (then extension loading switched off again), foreign
+keys on, a busy timeout, and, for files, WAL. The driver's legacy transaction handling is replaced by
+explicit BEGINs so SAVEPOINTs and DDL stay inside their transaction.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sqlite3
+from types import ModuleType
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from memory.errors import ExtensionError, ValidationError
+
+DEFAULT_URL: Final = "sqlite:///memory.db"
+
+#: Execution option read by the "begin" listener: "immediate" takes the write lock at BEGIN.
+BEGIN_OPTION: Final = "memory_begin"
+
+_JOURNAL_MODES: Final = frozenset({"WAL", "DELETE", "TRUNCATE", "PERSIST", "MEMORY", "OFF"})
+_SYNCHRONOUS: Final = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
+_BEGIN_STATEMENTS: Final = {"deferred": "BEGIN", "immediate": "BEGIN IMMEDIATE"}
+
+
+def create_engine(
+    url: str | URL = DEFAULT_URL,
+    *,
+    busy_timeout_ms: int = 5000,
+    journal_mode: str = "WAL",
+    synchronous: str = "NORMAL",
+    **options: Any,
+) -> Engine:
+    """Create an engine for `url`; for SQLite, one whose every connection has vec0 loaded.
+
+    `journal_mode` and `synchronous` apply to file databases only. Other keyword options go to
+    `sqlalchemy.create_engine`.
+    """
+    url = sa.make_url(url)
+    if url.get_backend_name() != "sqlite":
+        return sa.create_engine(url, **options)
+    settings = _SqliteSettings(busy_timeout_ms, journal_mode, synchronous)
+    options.setdefault("module", _extension_capable_sqlite_module())
+    path = _database_path(url)
+    if path is not None:
+        _create_private_file(path)
+    engine = sa.create_engine(url, **options)
+    _install_sqlite_listeners(engine, settings, is_file=path is not None)
+    return engine
+
+
+def session_factory(engine: Engine, *, write: bool = False) -> sessionmaker[Session]:
+    """A `sessionmaker` for `engine` whose objects stay usable after commit.
+
+    With `write=True` on SQLite, each transaction starts with BEGIN IMMEDIATE: it waits for the write
+    lock up front, so read-then-write transactions from several processes queue instead of failing
+    with "database is locked".
+    """
+    bind = engine.execution_options(**{BEGIN_OPTION: "immediate"}) if write else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+def is_sqlite(bind: Engine | Connection) -> bool:
+    return bind.dialect.name == "sqlite"
+
+
+class _SqliteSettings:
+    def __init__(self, busy_timeout_ms: int, journal_mode: str, synchronous: str) -> None:
+        if isinstance(busy_timeout_ms, bool) or not isinstance(busy_timeout_ms, int) or busy_timeout_ms < 0:
+            raise ValidationError(f"busy_timeout_ms must be a non-negative int, not {busy_timeout_ms!r}")
+        if journal_mode.upper() not in _JOURNAL_MODES:
+            raise ValidationError(
+                f"journal_mode must be one of {sorted(_JOURNAL_MODES)}, not {journal_mode!r}"
+            )
+        if synchronous.upper() not in _SYNCHRONOUS:
+            raise ValidationError(f"synchronous must be one of {sorted(_SYNCHRONOUS)}, not {synchronous!r}")
+        self.busy_timeout_ms = busy_timeout_ms
+        self.journal_mode = journal_mode.upper()
+        self.synchronous = synchronous.upper()
+
+
+def _install_sqlite_listeners(engine: Engine, settings: _SqliteSettings, *, is_file: bool) -> None:
+    # Pragma values cannot be bound; every one below comes from an allow-list or a validated int.
+    pragmas = ["PRAGMA foreign_keys=ON", f"PRAGMA busy_timeout={settings.busy_timeout_ms:d}"]
+    if is_file:
+        pragmas += [
+            f"PRAGMA journal_mode={settings.journal_mode}",
+            f"PRAGMA synchronous={settings.synchronous}",
+        ]
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Autocommit at the driver level; the "begin" listener below issues BEGIN itself.
+        dbapi_connection.isolation_level = None
+        _load_vec0(dbapi_connection)
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in pragmas:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(BEGIN_OPTION, "deferred")
+        connection.exec_driver_sql(_BEGIN_STATEMENTS[mode])
+
+
+def _load_vec0(dbapi_connection: Any) -> None:
+    import sqlite_vec
+
+    dbapi_connection.enable_load_extension(True)
+    try:
+        sqlite_vec.load(dbapi_connection)
+    except Exception as exc:
+        raise ExtensionError(f"could not load sqlite-vec into SQLite: {exc}") from exc
+    finally:
+        # Left on, any SQL injection could call load_extension() and run native code.
+        dbapi_connection.enable_load_extension(False)
+
+
+def _extension_capable_sqlite_module() -> ModuleType:
+    if _can_load_extensions(sqlite3):
+        return sqlite3
+    try:
+        pysqlite3 = importlib.import_module("pysqlite3.dbapi2")
+    except ImportError:
+        pysqlite3 = None
+    if pysqlite3 is not None and _can_load_extensions(pysqlite3):
+        return pysqlite3
+    raise ExtensionError(
+        "this Python's sqlite3 module cannot load extensions, and pysqlite3 is not installed: "
+        "`pip install pysqlite3` (or use a Python built with loadable SQLite extensions)"
+    )
+
+
+def _can_load_extensions(module: Any) -> bool:
+    connection = module.connect(":memory:")
+    try:
+        return hasattr(connection, "enable_load_extension")
+    finally:
+        connection.close()
+
+
+def _database_path(url: URL) -> str | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def _create_private_file(path: str) -> None:
+    """Create an empty database file readable by its owner only; SQLite gives its WAL and SHM files
+    the same mode."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise ValidationError(f"cannot create database file {path!r}: {exc.strerror}") from exc
+    os.close(fd)

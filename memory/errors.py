@@ -1,0 +1,87 @@
+"""One error hierarchy for the whole package.
+
+Every error `memory` raises is a `MemoryStoreError`. Driver errors are translated in one place,
+`translate_database_errors`, and keep the original exception as `__cause__`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import exc as sa_exc
+
+
+class MemoryStoreError(Exception):
+    """Base class of every error raised by `memory`."""
+
+
+class ValidationError(MemoryStoreError, ValueError):
+    """An argument was rejected before anything was written."""
+
+
+class DimensionMismatchError(ValidationError):
+    """A vector's length differs from its embedding space's dimensions."""
+
+
+class NotFoundError(MemoryStoreError, LookupError):
+    """A conversation, message or embedding space with that id does not exist."""
+
+
+class ExtensionError(MemoryStoreError):
+    """The sqlite-vec extension cannot be loaded by any available SQLite driver."""
+
+
+class SchemaError(MemoryStoreError):
+    """The database is not migrated, or is behind the package's head revision."""
+
+
+class EmbeddingSpaceError(MemoryStoreError):
+    """The embedder does not match the vectors already stored in the active space."""
+
+
+class DatabaseError(MemoryStoreError):
+    """The database failed in a way no more specific error describes."""
+
+
+class DatabaseBusyError(DatabaseError):
+    """Another connection held the write lock for longer than the busy timeout."""
+
+
+class IntegrityViolationError(DatabaseError):
+    """A write broke a constraint (unknown foreign key, duplicate id, invalid role)."""
+
+
+@contextmanager
+def translate_database_errors(action: str) -> Iterator[None]:
+    """Re-raise SQLAlchemy/driver errors raised inside the block as `MemoryStoreError` subclasses.
+
+    `action` completes the sentence "could not ..." in the message.
+    """
+    try:
+        yield
+    except MemoryStoreError:
+        raise
+    except sa_exc.IntegrityError as exc:
+        raise IntegrityViolationError(f"could not {action}: {_driver_message(exc)}") from exc
+    except sa_exc.OperationalError as exc:
+        text = _driver_message(exc)
+        if "constraint failed" in text:  # vec0 reports its primary-key violations this way
+            raise IntegrityViolationError(f"could not {action}: {text}") from exc
+        if "locked" in text or "busy" in text:
+            raise DatabaseBusyError(
+                f"could not {action}: the database stayed locked by another writer for longer than the "
+                f"busy timeout ({text}); retry, or raise busy_timeout in create_engine()"
+            ) from exc
+        if "no such table" in text or "does not exist" in text:
+            raise SchemaError(
+                f"could not {action}: {text}; the database is not migrated: run `memory db upgrade` "
+                "or memory.upgrade(url)"
+            ) from exc
+        raise DatabaseError(f"could not {action}: {text}") from exc
+    except sa_exc.DBAPIError as exc:
+        raise DatabaseError(f"could not {action}: {_driver_message(exc)}") from exc
+
+
+def _driver_message(exc: sa_exc.DBAPIError) -> str:
+    return str(exc.orig).strip() or type(exc.orig).__name__

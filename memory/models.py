@@ -1,0 +1,152 @@
+"""Declarative models: conversations, their messages, and the registry of embedding spaces."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Final
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    false,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from memory.identifiers import vector_table_name
+
+ROLES: Final = ("system", "user", "assistant", "tool")
+METRICS: Final = ("cosine",)
+
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _sql_in_list(column: str, allowed: tuple[str, ...]) -> str:
+    # Only ever called with the module's fixed allow-lists.
+    return f"{column} IN ({', '.join(repr(value) for value in allowed)})"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware.
+
+    Naive datetimes are taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        # SQLite has no time zones: store naive UTC so string comparison orders correctly.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by=lambda: (Message.created_at, Message.id),
+    )
+
+    def __repr__(self) -> str:
+        return f"Conversation(id={self.id!r}, title={self.title!r})"
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        CheckConstraint(_sql_in_list("role", ROLES), name="role"),
+        Index(None, "conversation_id", "created_at"),
+        Index(None, "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+    def __repr__(self) -> str:
+        return f"Message(id={self.id!r}, conversation_id={self.conversation_id!r}, role={self.role!r})"
+
+
+class EmbeddingSpace(Base):
+    """One embedding model version; its vectors live in the table named by `vector_table`."""
+
+    __tablename__ = "embedding_spaces"
+    __table_args__ = (
+        CheckConstraint("dimensions > 0", name="dimensions_positive"),
+        CheckConstraint(_sql_in_list("metric", METRICS), name="metric"),
+        # At most one active space.
+        Index(
+            "uq_embedding_spaces_active",
+            "is_active",
+            unique=True,
+            sqlite_where=text("is_active"),
+            postgresql_where=text("is_active"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model: Mapped[str] = mapped_column(String(512))
+    dimensions: Mapped[int] = mapped_column(Integer)
+    metric: Mapped[str] = mapped_column(String(16), default="cosine")
+    fingerprint: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    is_active: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    @property
+    def vector_table(self) -> str:
+        return vector_table_name(self.id)
+
+    def __repr__(self) -> str:
+        return (
+            f"EmbeddingSpace(id={self.id!r}, model={self.model!r}, dimensions={self.dimensions!r}, "
+            f"active={self.is_active!r})"
+        )

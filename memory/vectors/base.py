@@ -1,0 +1,49 @@
+"""What every vector backend implements; arguments arrive here already validated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilter:
+    """Restrictions on a search; timestamps are integer microseconds since the epoch."""
+
+    conversation_id: int | None = None
+    roles: tuple[str, ...] | None = None
+    since_us: int | None = None
+    until_us: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowMeta:
+    """The columns stored beside each vector, used to filter searches."""
+
+    message_id: int
+    conversation_id: int
+    role: str
+    created_us: int
+
+
+class VectorStore(Protocol):
+    """Storage for one embedding space's vectors, on the caller's connection and transaction."""
+
+    def create(self) -> None: ...
+
+    def drop(self) -> None: ...
+
+    def insert(self, rows: list[RowMeta], matrix: npt.NDArray[np.float32]) -> None: ...
+
+    def search(
+        self, query: npt.NDArray[np.float32], k: int, where: SearchFilter
+    ) -> list[tuple[int, float]]: ...
+
+    def delete(self, message_ids: list[int]) -> int: ...
+
+    def count(self) -> int: ...
+
+    def get(self, message_ids: list[int]) -> dict[int, npt.NDArray[np.float32]]: ...

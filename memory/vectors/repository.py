@@ -1,0 +1,150 @@
+"""`VectorRepository`: an embedding space's vectors, read and written inside a `Session`'s transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.orm import Session
+
+from memory.errors import ValidationError, translate_database_errors
+from memory.models import EmbeddingSpace
+from memory.vectors.base import RowMeta, SearchFilter, VectorStore
+from memory.vectors.sqlite import SqliteVecStore
+from memory.vectors.validation import (
+    as_vector,
+    check_datetime,
+    check_id,
+    check_k,
+    check_role,
+    check_roles,
+    epoch_microseconds,
+)
+
+
+class VectorRow(NamedTuple):
+    """One vector to store, with the message columns that searches filter on."""
+
+    message_id: int
+    vector: Any
+    conversation_id: int
+    role: str
+    created_at: datetime
+
+
+class VectorRepository:
+    """The vectors of one embedding space, on `session`'s connection and inside its transaction.
+
+    A message and its vector therefore commit or roll back together. Every argument is validated
+    before any SQL runs: a bad row in a batch writes nothing of the batch.
+    """
+
+    def __init__(self, session: Session, space: EmbeddingSpace) -> None:
+        self.session = session
+        self.space = space
+
+    @property
+    def dimensions(self) -> int:
+        return int(self.space.dimensions)
+
+    def add(
+        self, message_id: int, vector: Any, *, conversation_id: int, role: str, created_at: datetime
+    ) -> None:
+        """Store the vector of one message."""
+        self.add_many([VectorRow(message_id, vector, conversation_id, role, created_at)])
+
+    def add_many(self, rows: Iterable[VectorRow | Sequence[Any]]) -> int:
+        """Store many vectors in one statement; returns how many were written."""
+        metas, matrix = self._validated_rows(rows)
+        with translate_database_errors("store vectors"):
+            self._store().insert(metas, matrix)
+        return len(metas)
+
+    def search(
+        self,
+        vector: Any,
+        k: int = 10,
+        *,
+        conversation_id: int | None = None,
+        roles: Iterable[str] | str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[tuple[int, float]]:
+        """The `k` nearest messages as `(message_id, cosine distance)`, nearest first.
+
+        `since` is inclusive, `until` exclusive.
+        """
+        query = as_vector(vector, self.dimensions)
+        where = SearchFilter(
+            conversation_id=None if conversation_id is None else check_id(conversation_id, "conversation_id"),
+            roles=check_roles(roles),
+            since_us=None if since is None else epoch_microseconds(check_datetime(since, "since")),
+            until_us=None if until is None else epoch_microseconds(check_datetime(until, "until")),
+        )
+        k = check_k(k)
+        with translate_database_errors("search vectors"):
+            return self._store().search(query, k, where)
+
+    def delete(self, message_ids: Iterable[int]) -> int:
+        """Delete the vectors of these messages; returns how many existed."""
+        ids = [check_id(message_id, "message_id") for message_id in message_ids]
+        if not ids:
+            return 0
+        with translate_database_errors("delete vectors"):
+            return self._store().delete(ids)
+
+    def count(self) -> int:
+        """How many vectors this space holds."""
+        with translate_database_errors("count vectors"):
+            return self._store().count()
+
+    def get(self, message_ids: Iterable[int]) -> dict[int, npt.NDArray[np.float32]]:
+        """The stored vectors of these messages, by message id (absent ids are left out)."""
+        ids = [check_id(message_id, "message_id") for message_id in message_ids]
+        with translate_database_errors("read vectors"):
+            return self._store().get(ids) if ids else {}
+
+    def _store(self) -> VectorStore:
+        return store_for(self.session, self.space)
+
+    def _validated_rows(
+        self, rows: Iterable[VectorRow | Sequence[Any]]
+    ) -> tuple[list[RowMeta], npt.NDArray[np.float32]]:
+        if isinstance(rows, str | bytes):
+            raise ValidationError("rows must be an iterable of VectorRow")
+        metas: list[RowMeta] = []
+        vectors: list[npt.NDArray[np.float32]] = []
+        seen: set[int] = set()
+        for index, row in enumerate(rows):
+            try:
+                message_id, vector, conversation_id, role, created_at = row
+            except (TypeError, ValueError) as exc:
+                raise ValidationError(
+                    f"row {index}: expected (message_id, vector, conversation_id, role, created_at)"
+                ) from exc
+            meta = RowMeta(
+                message_id=check_id(message_id, "message_id"),
+                conversation_id=check_id(conversation_id, "conversation_id"),
+                role=check_role(role),
+                created_us=epoch_microseconds(check_datetime(created_at, "created_at")),
+            )
+            if meta.message_id in seen:
+                raise ValidationError(f"row {index}: message {meta.message_id} appears twice in the batch")
+            seen.add(meta.message_id)
+            try:
+                vectors.append(as_vector(vector, self.dimensions))
+            except ValidationError as exc:
+                raise type(exc)(f"row {index}: {exc}") from None
+            metas.append(meta)
+        if not metas:
+            raise ValidationError("expected at least one vector, got an empty batch")
+        return metas, np.stack(vectors)
+
+
+def store_for(session: Session, space: EmbeddingSpace) -> VectorStore:
+    """The storage backend for `space` on the session's connection, chosen by dialect."""
+    connection = session.connection()
+    return SqliteVecStore(connection, space.id, space.dimensions)

@@ -1,0 +1,117 @@
+"""sqlite-vec storage: one vec0 virtual table per embedding space, plus a trigger that deletes a
+message's vector with the message (ON DELETE CASCADE does not reach virtual tables)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.engine import Connection
+
+from memory.identifiers import vector_table_name
+from memory.vectors.base import RowMeta, SearchFilter
+
+# SQLite's default limit on bound parameters is 32766; stay far below it.
+_CHUNK: Final = 500
+
+
+_CREATE_TABLE: Final = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING vec0(message_id integer primary key, "
+    "conversation_id integer, role text, created_at integer, "
+    "embedding float[{dimensions}] distance_metric=cosine)"
+)
+# ON DELETE CASCADE does not reach virtual tables: the trigger deletes the vector with its message.
+_CREATE_TRIGGER: Final = (
+    "CREATE TRIGGER IF NOT EXISTS {table}_delete AFTER DELETE ON messages "
+    "BEGIN DELETE FROM {table} WHERE message_id = OLD.id; END"
+)
+_DROP_TRIGGER: Final = "DROP TRIGGER IF EXISTS {table}_delete"
+_DROP_TABLE: Final = "DROP TABLE IF EXISTS {table}"
+_INSERT: Final = (
+    "INSERT INTO {table}(message_id, conversation_id, role, created_at, embedding) VALUES (?, ?, ?, ?, ?)"
+)
+_KNN: Final = "SELECT message_id, distance FROM {table} WHERE {conditions} ORDER BY distance"
+_DELETE: Final = "DELETE FROM {table} WHERE message_id IN ({marks})"
+_COUNT: Final = "SELECT count(*) FROM {table}"
+_GET: Final = "SELECT message_id, embedding FROM {table} WHERE message_id IN ({marks})"
+
+# Fixed fragments of the KNN WHERE clause; values are bound to their `?`.
+_MATCH: Final = "embedding MATCH ? AND k = ?"
+_BY_CONVERSATION: Final = "conversation_id = ?"
+_SINCE: Final = "created_at >= ?"
+_UNTIL: Final = "created_at < ?"
+
+
+class SqliteVecStore:
+    """Raw vec0 SQL on `connection`; every statement joins the connection's open transaction."""
+
+    def __init__(self, connection: Connection, space_id: int, dimensions: int) -> None:
+        self._connection = connection
+        self._table = vector_table_name(space_id)
+        self._dimensions = int(dimensions)
+
+    def create(self) -> None:
+        self._connection.exec_driver_sql(self._sql(_CREATE_TABLE))
+        self._connection.exec_driver_sql(self._sql(_CREATE_TRIGGER))
+
+    def drop(self) -> None:
+        self._connection.exec_driver_sql(self._sql(_DROP_TRIGGER))
+        self._connection.exec_driver_sql(self._sql(_DROP_TABLE))
+
+    def insert(self, rows: list[RowMeta], matrix: npt.NDArray[np.float32]) -> None:
+        params = [
+            (row.message_id, row.conversation_id, row.role, row.created_us, vector.tobytes())
+            for row, vector in zip(rows, matrix, strict=True)
+        ]
+        self._connection.exec_driver_sql(self._sql(_INSERT), params)
+
+    def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
+        conditions = [_MATCH]
+        params: list[object] = [query.tobytes(), k]
+        if where.conversation_id is not None:
+            conditions.append(_BY_CONVERSATION)
+            params.append(where.conversation_id)
+        if where.roles is not None:
+            conditions.append(f"role IN ({_placeholders(len(where.roles))})")
+            params.extend(where.roles)
+        if where.since_us is not None:
+            conditions.append(_SINCE)
+            params.append(where.since_us)
+        if where.until_us is not None:
+            conditions.append(_UNTIL)
+            params.append(where.until_us)
+        sql = self._sql(_KNN, conditions=" AND ".join(conditions))
+        result = self._connection.exec_driver_sql(sql, tuple(params))
+        return [(int(message_id), float(distance)) for message_id, distance in result]
+
+    def delete(self, message_ids: list[int]) -> int:
+        deleted = 0
+        for chunk in _chunks(message_ids):
+            sql = self._sql(_DELETE, marks=_placeholders(len(chunk)))
+            deleted += self._connection.exec_driver_sql(sql, tuple(chunk)).rowcount
+        return deleted
+
+    def count(self) -> int:
+        return int(self._connection.exec_driver_sql(self._sql(_COUNT)).scalar_one())
+
+    def get(self, message_ids: list[int]) -> dict[int, npt.NDArray[np.float32]]:
+        found: dict[int, npt.NDArray[np.float32]] = {}
+        for chunk in _chunks(message_ids):
+            sql = self._sql(_GET, marks=_placeholders(len(chunk)))
+            for message_id, blob in self._connection.exec_driver_sql(sql, tuple(chunk)):
+                found[int(message_id)] = np.frombuffer(blob, dtype=np.float32).copy()
+        return found
+
+    def _sql(self, template: str, **fragments: str) -> str:
+        """Fill a statement template: the table name is built from the space's integer id, the
+        dimensions are an int, and the other fragments are this module's fixed strings and `?` marks."""
+        return template.format(table=self._table, dimensions=self._dimensions, **fragments)
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[start : start + _CHUNK] for start in range(0, len(ids), _CHUNK)]
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join(["?"] * count)

@@ -1,10 +1,12 @@
 """memory: a durable, searchable memory of an AI assistant's conversations."""
 
+from memory.embedding import Embedder, FakeEmbedder, SentenceTransformerEmbedder
 from memory.engine import create_engine, session_factory
 from memory.errors import (
     DatabaseBusyError,
     DatabaseError,
     DimensionMismatchError,
+    EmbedderError,
     EmbeddingSpaceError,
     ExtensionError,
     IntegrityViolationError,
@@ -13,8 +15,11 @@ from memory.errors import (
     SchemaError,
     ValidationError,
 )
+from memory.manager import MemoryManager
 from memory.migration import downgrade, upgrade
 from memory.models import Base, Conversation, EmbeddingSpace, Message
+from memory.search import SearchHit
+from memory.spaces import SpaceInfo
 from memory.vectors import VectorRepository, VectorRow
 
 __all__ = [
@@ -23,14 +28,21 @@ __all__ = [
     "DatabaseBusyError",
     "DatabaseError",
     "DimensionMismatchError",
+    "Embedder",
+    "EmbedderError",
     "EmbeddingSpace",
     "EmbeddingSpaceError",
     "ExtensionError",
+    "FakeEmbedder",
     "IntegrityViolationError",
+    "MemoryManager",
     "MemoryStoreError",
     "Message",
     "NotFoundError",
     "SchemaError",
+    "SearchHit",
+    "SentenceTransformerEmbedder",
+    "SpaceInfo",
     "ValidationError",
     "VectorRepository",
     "VectorRow",

@@ -40,6 +40,10 @@ class EmbeddingSpaceError(MemoryStoreError):
     """The embedder does not match the vectors already stored in the active space."""
 
 
+class EmbedderError(MemoryStoreError):
+    """The embedding model could not be found, loaded or run."""
+
+
 class DatabaseError(MemoryStoreError):
     """The database failed in a way no more specific error describes."""
 

@@ -12,7 +12,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from memory.embedding.fake import FakeEmbedder
 from memory.engine import create_engine
+from memory.manager import MemoryManager
 from memory.migration import upgrade
 
 
@@ -49,3 +51,22 @@ def memory_session(memory_engine: Engine) -> Iterator[Session]:
         if outer.is_active:
             outer.rollback()
         connection.close()
+
+
+@pytest.fixture
+def memory_embedding_dimensions() -> int:
+    """Dimensions of `fake_embedder`; override this fixture to change them."""
+    return 384
+
+
+@pytest.fixture
+def fake_embedder(memory_embedding_dimensions: int) -> FakeEmbedder:
+    """A deterministic, content-dependent embedder with L2-normalised vectors; no model needed."""
+    return FakeEmbedder(memory_embedding_dimensions)
+
+
+@pytest.fixture
+def memory_manager(memory_url: str, fake_embedder: FakeEmbedder) -> Iterator[MemoryManager]:
+    """A `MemoryManager` on `memory_url` that embeds with `fake_embedder`."""
+    with MemoryManager(memory_url, embedder=fake_embedder) as manager:
+        yield manager

@@ -107,6 +107,17 @@ class VectorRepository:
         with translate_database_errors("read vectors"):
             return self._store().get(ids) if ids else {}
 
+    def present(self, message_ids: Iterable[int]) -> set[int]:
+        """Which of these messages have a vector in this space."""
+        ids = [check_id(message_id, "message_id") for message_id in message_ids]
+        with translate_database_errors("read vectors"):
+            return self._store().present(ids) if ids else set()
+
+    def ids(self) -> list[int]:
+        """The ids of every message with a vector in this space."""
+        with translate_database_errors("read vectors"):
+            return self._store().ids()
+
     def _store(self) -> VectorStore:
         return store_for(self.session, self.space)
 

@@ -35,6 +35,8 @@ _KNN: Final = "SELECT message_id, distance FROM {table} WHERE {conditions} ORDER
 _DELETE: Final = "DELETE FROM {table} WHERE message_id IN ({marks})"
 _COUNT: Final = "SELECT count(*) FROM {table}"
 _GET: Final = "SELECT message_id, embedding FROM {table} WHERE message_id IN ({marks})"
+_PRESENT: Final = "SELECT message_id FROM {table} WHERE message_id IN ({marks})"
+_IDS: Final = "SELECT message_id FROM {table}"
 
 # Fixed fragments of the KNN WHERE clause; values are bound to their `?`.
 _MATCH: Final = "embedding MATCH ? AND k = ?"
@@ -102,6 +104,16 @@ class SqliteVecStore:
             for message_id, blob in self._connection.exec_driver_sql(sql, tuple(chunk)):
                 found[int(message_id)] = np.frombuffer(blob, dtype=np.float32).copy()
         return found
+
+    def present(self, message_ids: list[int]) -> set[int]:
+        found: set[int] = set()
+        for chunk in _chunks(message_ids):
+            sql = self._sql(_PRESENT, marks=_placeholders(len(chunk)))
+            found.update(int(i) for i in self._connection.exec_driver_sql(sql, tuple(chunk)).scalars())
+        return found
+
+    def ids(self) -> list[int]:
+        return [int(i) for i in self._connection.exec_driver_sql(self._sql(_IDS)).scalars()]
 
     def _sql(self, template: str, **fragments: str) -> str:
         """Fill a statement template: the table name is built from the space's integer id, the

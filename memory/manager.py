@@ -1,0 +1,391 @@
+"""`MemoryManager`: the high-level API, a thin facade over the repositories, an embedder and sessions."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from memory.conversations import (
+    DEFAULT_MAX_CONTENT_BYTES,
+    ConversationRepository,
+    MessageDraft,
+    check_content,
+    check_metadata,
+    draft_messages,
+)
+from memory.embedding.base import Embedder
+from memory.engine import DEFAULT_URL, create_engine, session_factory
+from memory.errors import EmbedderError, EmbeddingSpaceError, MemoryStoreError, ValidationError
+from memory.migration import require_head, upgrade
+from memory.models import Conversation, EmbeddingSpace, Message
+from memory.search import SearchHit, search_messages
+from memory.spaces import SpaceInfo, SpaceRepository, describe, matches
+from memory.vectors import VectorRepository, VectorRow
+from memory.vectors.validation import as_matrix, check_datetime, check_id, check_k, check_roles
+
+
+class MemoryManager:
+    """An assistant's conversations, searchable by meaning.
+
+    Opens (and by default migrates) the database at `url`, matches `embedder` against the store's
+    active embedding space, and then serves every call in its own short transaction, so one manager
+    can be shared by several threads. `embedder=None` means `SentenceTransformerEmbedder()`.
+    """
+
+    def __init__(
+        self,
+        url: str | Engine = DEFAULT_URL,
+        *,
+        embedder: Embedder | None = None,
+        migrate: bool = True,
+        max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES,
+    ) -> None:
+        self._owns_engine = not isinstance(url, Engine)
+        self.engine = create_engine(url) if isinstance(url, str) else url
+        try:
+            if migrate:
+                upgrade(self.engine)
+            else:
+                with self.engine.connect() as connection:
+                    require_head(connection)
+            if embedder is None:
+                from memory.embedding.sentence_transformer import SentenceTransformerEmbedder
+
+                embedder = SentenceTransformerEmbedder()
+            self._embedder = embedder
+            self._max_content_bytes = max_content_bytes
+            self._read = session_factory(self.engine)
+            self._write = session_factory(self.engine, write=True)
+            self._reindex_lock = threading.Lock()
+            self._space_id = self._open_space()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder of the active space."""
+        return self._embedder
+
+    def close(self) -> None:
+        """Release the database connections (only those of an engine the manager created)."""
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- conversations and messages ---------------------------------------------------------------
+
+    def create_conversation(
+        self, title: str | None = None, *, metadata: dict[str, Any] | None = None
+    ) -> Conversation:
+        """Start a new, empty conversation."""
+        if title is not None:
+            check_content(title, self._max_content_bytes, "title")
+        meta = check_metadata(metadata, self._max_content_bytes)
+        with self._writing() as session:
+            return ConversationRepository(session).create(title, meta)
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        content: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        created_at: datetime | None = None,
+    ) -> Message:
+        """Store one message and its vector."""
+        message = {"role": role, "content": content, "metadata": metadata, "created_at": created_at}
+        (stored,) = self.add_messages(conversation_id, [message])
+        return stored
+
+    def add_messages(self, conversation_id: int, messages: Iterable[Mapping[str, Any]]) -> list[Message]:
+        """Store messages (dicts with `role`, `content`, optional `metadata`, `created_at`) and their
+        vectors in one transaction: all or nothing.
+
+        Content already embedded in the active space is not embedded again.
+        """
+        conversation_id = check_id(conversation_id, "conversation_id")
+        drafts = draft_messages(messages, self._max_content_bytes)
+        with self._reading() as session:
+            ConversationRepository(session).get(conversation_id)  # fail before paying for embeddings
+            vectors = self._vectors_for(session, self._checked_space(session), drafts)
+        with self._writing() as session:
+            space = self._checked_space(session)
+            repository = ConversationRepository(session)
+            stored = repository.add(repository.get(conversation_id), drafts)
+            VectorRepository(session, space).add_many(
+                VectorRow(m.id, vectors[m.content_hash], m.conversation_id, m.role, m.created_at)
+                for m in stored
+            )
+            return stored
+
+    def get_conversation(self, conversation_id: int) -> Conversation:
+        """The conversation with its messages loaded."""
+        with self._reading() as session:
+            return ConversationRepository(session).get(conversation_id, with_messages=True)
+
+    def list_conversations(self, *, limit: int = 50, offset: int = 0) -> list[Conversation]:
+        """Conversations, most recently updated first."""
+        with self._reading() as session:
+            return ConversationRepository(session).list_recent(limit=limit, offset=offset)
+
+    def get_messages(self, conversation_id: int, *, limit: int | None = None) -> list[Message]:
+        """A conversation's messages in chronological order; with `limit`, the most recent ones."""
+        with self._reading() as session:
+            return ConversationRepository(session).messages(conversation_id, limit=limit)
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        """Delete a conversation with its messages and their vectors in every space."""
+        with self._writing() as session:
+            ConversationRepository(session).delete(conversation_id)
+
+    def delete_message(self, message_id: int) -> None:
+        """Delete a message and its vectors in every space."""
+        with self._writing() as session:
+            ConversationRepository(session).delete_message(message_id)
+
+    # -- search ----------------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str | Sequence[float] | npt.NDArray[np.floating],
+        k: int = 10,
+        *,
+        conversation_id: int | None = None,
+        roles: Iterable[str] | str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[SearchHit]:
+        """The `k` messages nearest in meaning to `query` (text or a vector), nearest first.
+
+        `since` is inclusive and `until` exclusive.
+        """
+        k = check_k(k)
+        roles = check_roles(roles)
+        for value, what in ((since, "since"), (until, "until")):
+            if value is not None:
+                check_datetime(value, what)
+        if conversation_id is not None:
+            conversation_id = check_id(conversation_id, "conversation_id")
+        vector = (
+            self._embed([check_content(query, self._max_content_bytes, "query")])[0]
+            if isinstance(query, str)
+            else query
+        )
+        with self._reading() as session:
+            return search_messages(
+                session,
+                self._checked_space(session),
+                vector,
+                k,
+                conversation_id=conversation_id,
+                roles=roles,
+                since=since,
+                until=until,
+            )
+
+    # -- embedding spaces -----------------------------------------------------------------------------
+
+    def spaces(self) -> list[SpaceInfo]:
+        """Every embedding space with its model, dimensions, vector count and active flag."""
+        with self._reading() as session:
+            repository = SpaceRepository(session)
+            return [repository.info(space) for space in repository.all()]
+
+    def drop_space(self, space_id: int) -> None:
+        """Remove an inactive embedding space and its vectors."""
+        space_id = check_id(space_id, "space_id")
+        with self._writing() as session:
+            SpaceRepository(session).drop(space_id)
+
+    def reindex(self, embedder: Embedder, *, batch_size: int = 256) -> SpaceInfo:
+        """Embed every message with `embedder` into its own space, then make that space active.
+
+        Commits every `batch_size` messages and is resumable: a second call after an interruption
+        continues where the first stopped. Ends with exactly one vector per message.
+        """
+        batch_size = check_id(batch_size, "batch_size")
+        if batch_size < 1:
+            raise ValidationError("batch_size must be at least 1")
+        with self._reindex_lock:
+            with self._writing() as session:
+                spaces = SpaceRepository(session)
+                space = spaces.find(embedder) or spaces.create(embedder)
+                space_id = space.id
+            last_id = 0
+            while True:
+                with self._reading() as session:
+                    batch = _messages_after(session, last_id, batch_size)
+                    if not batch:
+                        break
+                    space = SpaceRepository(session).get(space_id)
+                    present = VectorRepository(session, space).present(m.id for m in batch)
+                missing = [m for m in batch if m.id not in present]
+                if missing:
+                    vectors = self._embed_unique(embedder, missing)
+                    with self._writing() as session:
+                        _store_missing(session, space_id, missing, vectors)
+                last_id = batch[-1].id
+            with self._writing() as session:
+                # Catch up with messages added meanwhile, holding the write lock, then switch.
+                spaces = SpaceRepository(session)
+                space = spaces.get(space_id)
+                missing_ids = _ids_without_vector(session, space)
+                if missing_ids:
+                    missing = list(ConversationRepository(session).messages_by_id(missing_ids).values())
+                    _store_missing(session, space_id, missing, self._embed_unique(embedder, missing))
+                spaces.activate(space)
+                info = spaces.info(space)
+            self._embedder, self._space_id = embedder, space_id
+            return info
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of conversations, messages, and vectors per embedding space."""
+        with self._reading() as session:
+            conversations = ConversationRepository(session)
+            spaces = [SpaceRepository(session).info(space) for space in SpaceRepository(session).all()]
+            return {
+                "conversations": conversations.count(),
+                "messages": conversations.count_messages(),
+                "vectors": {space.id: space.vectors for space in spaces},
+                "active_space": next((space.id for space in spaces if space.active), None),
+                "spaces": [
+                    {
+                        "id": s.id,
+                        "model": s.model,
+                        "dimensions": s.dimensions,
+                        "vectors": s.vectors,
+                        "active": s.active,
+                    }
+                    for s in spaces
+                ],
+            }
+
+    # -- internals ---------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        with self._read() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        with self._write() as session, session.begin():
+            yield session
+
+    def _open_space(self) -> int:
+        with self._writing() as session:
+            spaces = SpaceRepository(session)
+            active = spaces.active()
+            if matches(active, self._embedder):
+                return active.id
+            if spaces.count_vectors(active) == 0:
+                # Nothing to mix up yet: the empty store takes the model it is opened with.
+                spaces.adopt(active, self._embedder)
+                return active.id
+            raise EmbeddingSpaceError(
+                f"this database's vectors were made by {describe(active)}, but it was opened with "
+                f"{self._embedder.name!r} ({self._embedder.dimensions} dimensions, fingerprint "
+                f"{self._embedder.fingerprint[:19]}); open it with that model, or move it to the new one "
+                "with MemoryManager(url, embedder=<old>).reindex(<new>) or `memory reindex --model NAME`"
+            )
+
+    def _checked_space(self, session: Session) -> EmbeddingSpace:
+        """The active space, which must still be the one this manager's embedder fills."""
+        active = SpaceRepository(session).active()
+        if active.id != self._space_id and not matches(active, self._embedder):
+            raise EmbeddingSpaceError(
+                f"the active embedding space changed to {describe(active)} (reindexed by another process); "
+                "reopen the store with that model"
+            )
+        self._space_id = active.id
+        return active
+
+    def _vectors_for(
+        self, session: Session, space: EmbeddingSpace, drafts: list[MessageDraft]
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        """A vector per distinct content hash: reused from the space where possible, else embedded."""
+        wanted = {draft.content_hash: draft.content for draft in drafts}
+        vectors: dict[str, npt.NDArray[np.float32]] = {}
+        by_hash = ConversationRepository(session).ids_with_hashes(list(wanted))
+        if by_hash:
+            stored = VectorRepository(session, space).get(ids[0] for ids in by_hash.values())
+            for digest, ids in by_hash.items():
+                if ids[0] in stored:
+                    vectors[digest] = stored[ids[0]]
+        todo = [digest for digest in wanted if digest not in vectors]
+        if todo:
+            vectors.update(zip(todo, self._embed([wanted[d] for d in todo]), strict=True))
+        return vectors
+
+    def _embed(self, texts: list[str], embedder: Embedder | None = None) -> npt.NDArray[np.float32]:
+        embedder = embedder or self._embedder
+        try:
+            vectors = embedder.embed(texts)
+        except MemoryStoreError:
+            raise
+        except Exception as exc:
+            raise EmbedderError(f"embedder {embedder.name!r} failed: {exc}") from exc
+        try:
+            matrix = as_matrix(vectors, embedder.dimensions, allow_single=False)
+        except ValidationError as exc:
+            raise EmbedderError(f"embedder {embedder.name!r} returned unusable vectors: {exc}") from exc
+        if len(matrix) != len(texts):
+            raise EmbedderError(
+                f"embedder {embedder.name!r} returned {len(matrix)} vectors for {len(texts)} texts"
+            )
+        return matrix
+
+    def _embed_unique(
+        self, embedder: Embedder, messages: list[Message]
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        texts = {m.content_hash: m.content for m in messages}
+        return dict(zip(texts, self._embed(list(texts.values()), embedder), strict=True))
+
+
+def _messages_after(session: Session, last_id: int, limit: int) -> list[Message]:
+    query = sa.select(Message).where(Message.id > last_id).order_by(Message.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def _ids_without_vector(session: Session, space: EmbeddingSpace) -> list[int]:
+    with_vector = set(VectorRepository(session, space).ids())
+    return [i for i in session.scalars(sa.select(Message.id)) if i not in with_vector]
+
+
+def _store_missing(
+    session: Session, space_id: int, messages: list[Message], vectors: dict[str, npt.NDArray[np.float32]]
+) -> None:
+    """Store vectors for those of `messages` that still exist and still lack one (a concurrent
+    delete or a second reindex may have come first)."""
+    space = SpaceRepository(session).get(space_id)
+    repository = VectorRepository(session, space)
+    ids = [m.id for m in messages]
+    alive = set(ConversationRepository(session).messages_by_id(ids)) - repository.present(ids)
+    rows = [
+        VectorRow(m.id, vectors[m.content_hash], m.conversation_id, m.role, m.created_at)
+        for m in messages
+        if m.id in alive
+    ]
+    if rows:
+        repository.add_many(rows)

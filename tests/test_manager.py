@@ -1,0 +1,333 @@
+"""MemoryManager with the deterministic fake embedder: storage, search, errors, threads, persistence."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+import memory
+from memory import FakeEmbedder, MemoryManager
+
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def _table_counts(manager: MemoryManager) -> tuple[int, int, int]:
+    stats = manager.stats()
+    return stats["conversations"], stats["messages"], stats["vectors"][stats["active_space"]]
+
+
+def test_add_and_read_back_a_conversation(memory_manager: MemoryManager) -> None:
+    conversation = memory_manager.create_conversation("Trip to Turin", metadata={"lang": "en"})
+    first = memory_manager.add_message(
+        conversation.id, "user", "Which train goes from Lyon to Turin?", created_at=T0
+    )
+    second = memory_manager.add_message(
+        conversation.id,
+        "assistant",
+        "The TGV from Part-Dieu.",
+        metadata={"model": "x"},
+        created_at=T0 + timedelta(1),
+    )
+    loaded = memory_manager.get_conversation(conversation.id)
+    assert loaded.title == "Trip to Turin" and loaded.meta == {"lang": "en"}
+    assert [m.id for m in loaded.messages] == [first.id, second.id]
+    assert second.meta == {"model": "x"} and second.created_at == T0 + timedelta(1)
+    assert [m.content for m in memory_manager.get_messages(conversation.id)] == [
+        first.content,
+        second.content,
+    ]
+    assert [m.id for m in memory_manager.get_messages(conversation.id, limit=1)] == [second.id]
+    assert _table_counts(memory_manager) == (1, 2, 2)
+
+
+def test_adding_a_message_updates_the_conversation(memory_manager: MemoryManager) -> None:
+    older = memory_manager.create_conversation("older")
+    newer = memory_manager.create_conversation("newer")
+    assert [c.id for c in memory_manager.list_conversations()] == [newer.id, older.id]
+    before = memory_manager.get_conversation(older.id).updated_at
+    memory_manager.add_message(older.id, "user", "bump")
+    assert memory_manager.get_conversation(older.id).updated_at > before
+    assert [c.id for c in memory_manager.list_conversations()] == [older.id, newer.id]
+    assert [c.id for c in memory_manager.list_conversations(limit=1, offset=1)] == [newer.id]
+
+
+def test_add_messages_is_all_or_nothing(memory_manager: MemoryManager) -> None:
+    conversation = memory_manager.create_conversation("batch")
+    good = {"role": "user", "content": "fine"}
+    for bad in (
+        {"role": "wizard", "content": "x"},
+        {"role": "user"},
+        {"role": "user", "content": 42},
+        {"role": "user", "content": "x", "created_at": "yesterday"},
+        {"role": "user", "content": "x", "extra": 1},
+        {"role": "user", "content": "x", "metadata": {"nan": float("nan")}},
+        "not a dict",
+    ):
+        with pytest.raises(memory.ValidationError, match="message 1"):
+            memory_manager.add_messages(conversation.id, [good, bad, good])  # type: ignore[list-item]
+    assert _table_counts(memory_manager) == (1, 0, 0)
+
+
+def test_a_failing_vector_write_rolls_back_the_messages(
+    memory_manager: MemoryManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation = memory_manager.create_conversation("atomic")
+
+    def broken_add_many(self: memory.VectorRepository, rows: object) -> int:
+        raise memory.DatabaseError("disk on fire")
+
+    monkeypatch.setattr(memory.VectorRepository, "add_many", broken_add_many)
+    with pytest.raises(memory.DatabaseError):
+        memory_manager.add_messages(conversation.id, [{"role": "user", "content": "lost"}])
+    monkeypatch.undo()
+    assert _table_counts(memory_manager) == (1, 0, 0)
+
+
+def test_identical_content_is_embedded_once_but_gets_its_own_vector(
+    memory_manager: MemoryManager, fake_embedder: FakeEmbedder
+) -> None:
+    conversation = memory_manager.create_conversation("dedup")
+    texts = ["same words", "same words", "different words"]
+    memory_manager.add_messages(conversation.id, [{"role": "user", "content": t} for t in texts])
+    assert fake_embedder.texts_embedded == 2
+    memory_manager.add_message(conversation.id, "assistant", "same words")
+    assert fake_embedder.texts_embedded == 2
+    assert _table_counts(memory_manager) == (1, 4, 4)
+    hits = memory_manager.search("same words", k=4)
+    assert len([h for h in hits if h.distance < 1e-6]) == 3
+
+
+def test_search_finds_by_content_with_filters(memory_manager: MemoryManager) -> None:
+    pets = memory_manager.create_conversation("pets")
+    cars = memory_manager.create_conversation("cars")
+    memory_manager.add_messages(
+        pets.id,
+        [
+            {"role": "user", "content": "my cat scratches the sofa", "created_at": T0},
+            {
+                "role": "assistant",
+                "content": "give the cat a scratching post",
+                "created_at": T0 + timedelta(hours=1),
+            },
+        ],
+    )
+    memory_manager.add_messages(
+        cars.id,
+        [
+            {"role": "user", "content": "the car brakes squeal", "created_at": T0},
+            {"role": "assistant", "content": "the cat sat on the car", "created_at": T0 + timedelta(hours=2)},
+        ],
+    )
+    hits = memory_manager.search("cat scratching sofa", k=2)
+    assert [h.message.content for h in hits] == [
+        "my cat scratches the sofa",
+        "give the cat a scratching post",
+    ]
+    assert all(abs(h.score - (1 - h.distance)) < 1e-12 for h in hits)
+    assert hits[0].distance <= hits[1].distance
+    scoped = memory_manager.search("cat", k=5, conversation_id=cars.id)
+    assert {h.message.conversation_id for h in scoped} == {cars.id}
+    assert [h.message.role for h in memory_manager.search("cat", k=5, roles=["assistant"])] == [
+        "assistant"
+    ] * 2
+    late = memory_manager.search("cat", k=5, since=T0 + timedelta(minutes=30), until=T0 + timedelta(hours=2))
+    assert [h.message.content for h in late] == ["give the cat a scratching post"]
+    by_vector = memory_manager.search(memory_manager.embedder.embed(["the car brakes squeal"])[0], k=1)
+    assert by_vector[0].message.content == "the car brakes squeal"
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda m: m.get_conversation(999), memory.NotFoundError),
+        (lambda m: m.get_messages(999), memory.NotFoundError),
+        (lambda m: m.delete_conversation(999), memory.NotFoundError),
+        (lambda m: m.delete_message(999), memory.NotFoundError),
+        (lambda m: m.add_message(999, "user", "hi"), memory.NotFoundError),
+        (lambda m: m.add_message("1", "user", "hi"), memory.ValidationError),
+        (lambda m: m.search("x", k=0), memory.ValidationError),
+        (lambda m: m.search("x", k=4097), memory.ValidationError),
+        (lambda m: m.search("x", roles=["root"]), memory.ValidationError),
+        (lambda m: m.search([0.1] * 3), memory.DimensionMismatchError),
+        (lambda m: m.search(b"bytes"), memory.ValidationError),
+        (lambda m: m.search("x", since="2026"), memory.ValidationError),
+        (lambda m: m.create_conversation(title=5), memory.ValidationError),
+        (lambda m: m.create_conversation(metadata={"x": object()}), memory.ValidationError),
+        (lambda m: m.drop_space(1), memory.ValidationError),
+        (lambda m: m.drop_space(42), memory.NotFoundError),
+    ],
+)
+def test_bad_calls_raise_typed_errors_and_change_nothing(memory_manager: MemoryManager, call, error) -> None:
+    conversation = memory_manager.create_conversation("keep")
+    memory_manager.add_message(conversation.id, "user", "kept")
+    before = memory_manager.stats()
+    with pytest.raises(error):
+        call(memory_manager)
+    assert memory_manager.stats() == before
+
+
+def test_deletes_remove_messages_and_vectors(memory_manager: MemoryManager) -> None:
+    doomed = memory_manager.create_conversation("doomed")
+    kept = memory_manager.create_conversation("kept")
+    gone = memory_manager.add_message(doomed.id, "user", "secret plan")
+    memory_manager.add_message(doomed.id, "assistant", "secret reply")
+    stay = memory_manager.add_message(kept.id, "user", "public plan")
+    single = memory_manager.add_message(kept.id, "user", "delete only me")
+    memory_manager.delete_message(single.id)
+    memory_manager.delete_conversation(doomed.id)
+    assert _table_counts(memory_manager) == (1, 1, 1)
+    assert [h.message.id for h in memory_manager.search("secret plan", k=10)] == [stay.id]
+    with pytest.raises(memory.NotFoundError):
+        memory_manager.get_conversation(gone.conversation_id)
+
+
+def test_search_hits_stay_usable_after_the_call(memory_manager: MemoryManager) -> None:
+    conversation = memory_manager.create_conversation("c")
+    memory_manager.add_message(conversation.id, "user", "remember the milk", metadata={"k": "v"})
+    (hit,) = memory_manager.search("milk", k=1)
+    assert (hit.message.content, hit.message.role, hit.message.meta) == (
+        "remember the milk",
+        "user",
+        {"k": "v"},
+    )
+    assert hit.message.created_at.tzinfo is UTC
+
+
+def test_one_manager_shared_by_eight_threads(memory_manager: MemoryManager) -> None:
+    conversations = [memory_manager.create_conversation(f"thread {i}") for i in range(8)]
+    errors: list[BaseException] = []
+
+    def work(index: int) -> None:
+        try:
+            for n in range(10):
+                memory_manager.add_message(conversations[index].id, "user", f"thread {index} note {n}")
+                memory_manager.search(f"note {n}", k=3)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert _table_counts(memory_manager) == (8, 80, 80)
+
+
+def test_a_second_process_sees_everything(memory_manager: MemoryManager, memory_url: str) -> None:
+    conversation = memory_manager.create_conversation("shared", metadata={"n": 1})
+    memory_manager.add_messages(
+        conversation.id, [{"role": "user", "content": f"fact number {i}"} for i in range(25)]
+    )
+    script = (
+        "import sys, json, memory\n"
+        "m = memory.MemoryManager(sys.argv[1], embedder=memory.FakeEmbedder(384), migrate=False)\n"
+        "hits = m.search('fact number 7', k=1)\n"
+        "print(json.dumps({**{k: v for k, v in m.stats().items() if k in ('conversations', 'messages')},\n"
+        "  'vectors': list(m.stats()['vectors'].values()), 'hit': hits[0].message.content,\n"
+        "  'title': m.get_conversation(int(sys.argv[2])).title}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, memory_url, str(conversation.id)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    import json
+
+    assert json.loads(result.stdout) == {
+        "conversations": 1,
+        "messages": 25,
+        "vectors": [25],
+        "hit": "fact number 7",
+        "title": "shared",
+    }
+
+
+def test_an_empty_store_adopts_the_embedder_it_is_opened_with(memory_url: str) -> None:
+    with MemoryManager(memory_url, embedder=FakeEmbedder(64)) as manager:
+        (space,) = manager.spaces()
+        assert (space.model, space.dimensions, space.active) == ("fake-hashing-embedder", 64, True)
+        manager.add_message(manager.create_conversation().id, "user", "hello")
+    with MemoryManager(memory_url, embedder=FakeEmbedder(64)) as manager:
+        assert manager.search("hello", k=1)[0].message.content == "hello"
+
+
+def test_a_store_with_vectors_of_another_model_raises_embedding_space_error(memory_url: str) -> None:
+    with MemoryManager(memory_url, embedder=FakeEmbedder(64)) as manager:
+        manager.add_message(manager.create_conversation().id, "user", "hello")
+    for other in (FakeEmbedder(32), FakeEmbedder(64, name="another-model")):
+        with pytest.raises(memory.EmbeddingSpaceError, match="fake-hashing-embedder") as caught:
+            MemoryManager(memory_url, embedder=other)
+        assert other.name in str(caught.value) and "reindex" in str(caught.value)
+
+
+def test_migrate_false_on_an_unmigrated_database_raises_schema_error(memory_url: str) -> None:
+    with pytest.raises(memory.SchemaError, match="memory db upgrade"):
+        MemoryManager(memory_url, embedder=FakeEmbedder(8), migrate=False)
+    engine = memory.create_engine(memory_url)
+    with engine.connect() as connection:
+        tables = (
+            connection.execute(sa.text("SELECT name FROM sqlite_master WHERE type='table'")).scalars().all()
+        )
+    engine.dispose()
+    assert "messages" not in tables
+
+
+def test_embedder_output_is_validated(memory_url: str) -> None:
+    class Broken(FakeEmbedder):
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            return np.full((len(texts), self.dimensions), np.nan, dtype=np.float32)
+
+    with MemoryManager(memory_url, embedder=Broken(8)) as manager:
+        conversation = manager.create_conversation()
+        with pytest.raises(memory.EmbedderError, match="NaN"):
+            manager.add_message(conversation.id, "user", "x")
+        assert manager.stats()["messages"] == 0
+
+
+def test_content_above_the_size_limit_is_rejected(memory_url: str) -> None:
+    with MemoryManager(memory_url, embedder=FakeEmbedder(8), max_content_bytes=100) as manager:
+        conversation = manager.create_conversation()
+        manager.add_message(conversation.id, "user", "é" * 50)  # 100 bytes: at the limit
+        with pytest.raises(memory.ValidationError, match="limit"):
+            manager.add_message(conversation.id, "user", "é" * 51)
+        with pytest.raises(memory.ValidationError, match="surrogate"):
+            manager.add_message(conversation.id, "user", "bad \udc80 text")
+        assert manager.stats()["messages"] == 1
+
+
+def test_content_is_returned_byte_for_byte(memory_manager: MemoryManager) -> None:
+    conversation = memory_manager.create_conversation("'; DROP TABLE messages; --")
+    tricky = [
+        "",
+        " ",
+        "\x00nul inside",
+        "emoji 🧠 and RTL \u202e text",
+        "'; DROP TABLE messages; --",
+        "a\r\nb\tc",
+    ]
+    stored = memory_manager.add_messages(conversation.id, [{"role": "user", "content": t} for t in tricky])
+    assert [m.content for m in memory_manager.get_messages(conversation.id)] == tricky
+    assert [m.id for m in stored] == [m.id for m in memory_manager.get_messages(conversation.id)]
+    assert memory_manager.get_conversation(conversation.id).title == "'; DROP TABLE messages; --"
+
+
+def test_manager_accepts_an_engine_and_leaves_it_open(memory_engine: sa.Engine) -> None:
+    with MemoryManager(memory_engine, embedder=FakeEmbedder(16)) as manager:
+        manager.create_conversation("via engine")
+    with memory_engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM conversations")).scalar_one() == 1
+
+
+def test_database_file_is_created_private(memory_manager: MemoryManager, memory_url: str) -> None:
+    path = Path(memory_url.removeprefix("sqlite:///"))
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -25,7 +25,13 @@ from memory.conversations import (
 )
 from memory.embedding.base import Embedder
 from memory.engine import DEFAULT_URL, create_engine, session_factory
-from memory.errors import EmbedderError, EmbeddingSpaceError, MemoryStoreError, ValidationError
+from memory.errors import (
+    EmbedderError,
+    EmbeddingSpaceError,
+    MemoryStoreError,
+    ValidationError,
+    translate_database_errors,
+)
 from memory.migration import require_head, upgrade
 from memory.models import Conversation, EmbeddingSpace, Message
 from memory.search import SearchHit, search_messages
@@ -285,12 +291,17 @@ class MemoryManager:
 
     @contextmanager
     def _reading(self) -> Iterator[Session]:
-        with self._read() as session, session.begin():
+        with translate_database_errors("read the memory store"), self._read() as session, session.begin():
             yield session
 
     @contextmanager
     def _writing(self) -> Iterator[Session]:
-        with self._write() as session, session.begin():
+        # BEGIN IMMEDIATE: writers queue for the lock (up to busy_timeout) instead of failing midway.
+        with (
+            translate_database_errors("write to the memory store"),
+            self._write() as session,
+            session.begin(),
+        ):
             yield session
 
     def _open_space(self) -> int:

@@ -331,3 +331,20 @@ def test_manager_accepts_an_engine_and_leaves_it_open(memory_engine: sa.Engine) 
 def test_database_file_is_created_private(memory_manager: MemoryManager, memory_url: str) -> None:
     path = Path(memory_url.removeprefix("sqlite:///"))
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_lock_held_past_the_busy_timeout_is_a_typed_error(
+    memory_manager: MemoryManager, memory_url: str
+) -> None:
+    impatient = memory.create_engine(memory_url, busy_timeout_ms=100)
+    holder = memory.create_engine(memory_url)
+    conversation = memory_manager.create_conversation("locked")
+    manager = MemoryManager(impatient, embedder=FakeEmbedder(384), migrate=False)
+    with memory.session_factory(holder, write=True)() as blocking:
+        blocking.connection()  # BEGIN IMMEDIATE: holds the write lock
+        with pytest.raises(memory.DatabaseBusyError, match="busy timeout"):
+            manager.add_message(conversation.id, "user", "waits 100 ms, then gives up")
+        assert manager.search("anything", k=1) == []  # readers are not blocked by the writer
+    assert memory_manager.stats()["messages"] == 0
+    impatient.dispose()
+    holder.dispose()

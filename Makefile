@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: venv
-	$(PY) demo/quickstart.py
+	$(PY) demo/run.py
 
 test: venv
 	$(PY) -m pytest

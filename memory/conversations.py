@@ -12,7 +12,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from memory.errors import NotFoundError, ValidationError
+from memory.errors import DuplicateError, NotFoundError, ValidationError
 from memory.models import Conversation, Message, utcnow
 from memory.vectors.validation import check_datetime, check_id, check_role
 
@@ -105,11 +105,32 @@ class ConversationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def create(self, title: str | None = None, metadata: dict[str, Any] | None = None) -> Conversation:
-        conversation = Conversation(title=title, meta=metadata or {})
+    def create(
+        self,
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        *,
+        source_id: str | None = None,
+        created_at: datetime | None = None,
+    ) -> Conversation:
+        if source_id is not None and self.find_by_source(source_id) is not None:
+            raise DuplicateError(f"a conversation with source id {source_id!r} already exists")
+        created_at = created_at or utcnow()
+        conversation = Conversation(
+            title=title,
+            meta=metadata or {},
+            source_id=source_id,
+            created_at=created_at,
+            updated_at=created_at,
+        )
         self.session.add(conversation)
         self.session.flush()
         return conversation
+
+    def find_by_source(self, source_id: str) -> Conversation | None:
+        return self.session.scalars(
+            sa.select(Conversation).where(Conversation.source_id == source_id)
+        ).one_or_none()
 
     def get(self, conversation_id: int, *, with_messages: bool = False) -> Conversation:
         conversation_id = check_id(conversation_id, "conversation_id")
@@ -146,8 +167,12 @@ class ConversationRepository:
         )
         return latest[::-1]
 
-    def add(self, conversation: Conversation, drafts: list[MessageDraft]) -> list[Message]:
-        now = utcnow()
+    def add(
+        self, conversation: Conversation, drafts: list[MessageDraft], *, now: datetime | None = None
+    ) -> list[Message]:
+        """Store messages; those without a time get `now`, which also becomes the conversation's
+        `updated_at` (imports pass the time of their last message)."""
+        now = now or utcnow()
         messages = [
             Message(
                 conversation_id=conversation.id,

@@ -56,6 +56,10 @@ class IntegrityViolationError(DatabaseError):
     """A write broke a constraint (unknown foreign key, duplicate id, invalid role)."""
 
 
+class DuplicateError(IntegrityViolationError):
+    """Something with that identity (e.g. a conversation's source id) is already stored."""
+
+
 @contextmanager
 def translate_database_errors(action: str) -> Iterator[None]:
     """Re-raise SQLAlchemy/driver errors raised inside the block as `MemoryStoreError` subclasses.

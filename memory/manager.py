@@ -85,6 +85,11 @@ class MemoryManager:
         """The embedder of the active space."""
         return self._embedder
 
+    @property
+    def max_content_bytes(self) -> int:
+        """The largest message content, title or metadata accepted, in UTF-8 bytes."""
+        return self._max_content_bytes
+
     def close(self) -> None:
         """Release the database connections (only those of an engine the manager created)."""
         if self._owns_engine:
@@ -101,14 +106,40 @@ class MemoryManager:
     # -- conversations and messages ---------------------------------------------------------------
 
     def create_conversation(
-        self, title: str | None = None, *, metadata: dict[str, Any] | None = None
+        self,
+        title: str | None = None,
+        *,
+        metadata: dict[str, Any] | None = None,
+        messages: Iterable[Mapping[str, Any]] | None = None,
+        source_id: str | None = None,
+        created_at: datetime | None = None,
     ) -> Conversation:
-        """Start a new, empty conversation."""
+        """Start a conversation, optionally with its first messages, all in one transaction.
+
+        `source_id` is the conversation's id in an external source (an import file); a second
+        conversation with the same source id raises `DuplicateError`.
+        """
         if title is not None:
             check_content(title, self._max_content_bytes, "title")
         meta = check_metadata(metadata, self._max_content_bytes)
+        if source_id is not None:
+            check_content(source_id, 255, "source_id")
+        if created_at is not None:
+            created_at = check_datetime(created_at, "created_at")
+        drafts = draft_messages(messages, self._max_content_bytes) if messages is not None else []
+        vectors = self._vectors_before_writing(drafts)
         with self._writing() as session:
-            return ConversationRepository(session).create(title, meta)
+            repository = ConversationRepository(session)
+            conversation = repository.create(title, meta, source_id=source_id, created_at=created_at)
+            if drafts:
+                latest = max((d.created_at for d in drafts if d.created_at), default=None)
+                self._store(session, conversation, drafts, vectors, now=latest or created_at)
+            return conversation
+
+    def find_conversation(self, source_id: str) -> Conversation | None:
+        """The conversation imported with this source id, if any."""
+        with self._reading() as session:
+            return ConversationRepository(session).find_by_source(source_id)
 
     def add_message(
         self,
@@ -134,16 +165,10 @@ class MemoryManager:
         drafts = draft_messages(messages, self._max_content_bytes)
         with self._reading() as session:
             ConversationRepository(session).get(conversation_id)  # fail before paying for embeddings
-            vectors = self._vectors_for(session, self._checked_space(session), drafts)
+        vectors = self._vectors_before_writing(drafts)
         with self._writing() as session:
-            space = self._checked_space(session)
-            repository = ConversationRepository(session)
-            stored = repository.add(repository.get(conversation_id), drafts)
-            VectorRepository(session, space).add_many(
-                VectorRow(m.id, vectors[m.content_hash], m.conversation_id, m.role, m.created_at)
-                for m in stored
-            )
-            return stored
+            conversation = ConversationRepository(session).get(conversation_id)
+            return self._store(session, conversation, drafts, vectors)
 
     def get_conversation(self, conversation_id: int) -> Conversation:
         """The conversation with its messages loaded."""
@@ -331,6 +356,29 @@ class MemoryManager:
             )
         self._space_id = active.id
         return active
+
+    def _vectors_before_writing(self, drafts: list[MessageDraft]) -> dict[str, npt.NDArray[np.float32]]:
+        """Embed outside the write transaction, so the write lock is never held while a model runs."""
+        if not drafts:
+            return {}
+        with self._reading() as session:
+            return self._vectors_for(session, self._checked_space(session), drafts)
+
+    def _store(
+        self,
+        session: Session,
+        conversation: Conversation,
+        drafts: list[MessageDraft],
+        vectors: dict[str, npt.NDArray[np.float32]],
+        *,
+        now: datetime | None = None,
+    ) -> list[Message]:
+        space = self._checked_space(session)
+        stored = ConversationRepository(session).add(conversation, drafts, now=now)
+        VectorRepository(session, space).add_many(
+            VectorRow(m.id, vectors[m.content_hash], m.conversation_id, m.role, m.created_at) for m in stored
+        )
+        return stored
 
     def _vectors_for(
         self, session: Session, space: EmbeddingSpace, drafts: list[MessageDraft]

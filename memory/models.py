@@ -79,6 +79,8 @@ class Conversation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str | None] = mapped_column(Text)
+    #: The conversation's id in the file it was imported from; re-imports skip it.
+    source_id: Mapped[str | None] = mapped_column(String(255), index=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)

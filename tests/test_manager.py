@@ -255,7 +255,7 @@ def test_a_second_process_sees_everything(memory_manager: MemoryManager, memory_
 def test_an_empty_store_adopts_the_embedder_it_is_opened_with(memory_url: str) -> None:
     with MemoryManager(memory_url, embedder=FakeEmbedder(64)) as manager:
         (space,) = manager.spaces()
-        assert (space.model, space.dimensions, space.active) == ("fake-hashing-embedder", 64, True)
+        assert (space.model, space.dimensions, space.active) == ("fake:64", 64, True)
         manager.add_message(manager.create_conversation().id, "user", "hello")
     with MemoryManager(memory_url, embedder=FakeEmbedder(64)) as manager:
         assert manager.search("hello", k=1)[0].message.content == "hello"
@@ -265,7 +265,7 @@ def test_a_store_with_vectors_of_another_model_raises_embedding_space_error(memo
     with MemoryManager(memory_url, embedder=FakeEmbedder(64)) as manager:
         manager.add_message(manager.create_conversation().id, "user", "hello")
     for other in (FakeEmbedder(32), FakeEmbedder(64, name="another-model")):
-        with pytest.raises(memory.EmbeddingSpaceError, match="fake-hashing-embedder") as caught:
+        with pytest.raises(memory.EmbeddingSpaceError, match="fake:64") as caught:
             MemoryManager(memory_url, embedder=other)
         assert other.name in str(caught.value) and "reindex" in str(caught.value)
 

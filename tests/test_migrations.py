@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -158,3 +159,34 @@ def test_upgrade_works_from_an_installed_wheel(tmp_path: Path) -> None:
     module_file, model = run.stdout.split()
     assert module_file.startswith(str(target))
     assert model == "all-MiniLM-L6-v2"
+
+
+def test_data_written_at_0001_survives_every_later_migration(memory_url: str) -> None:
+    engine = memory.create_engine(memory_url)
+    memory.upgrade(engine, "0001")
+    vector = [1.0] + [0.0] * 383
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO conversations (id, title, created_at, updated_at, metadata) "
+            "VALUES (1, 'old', '2025-01-01 00:00:00', '2025-01-01 00:00:00', '{\"a\": 1}')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO messages (id, conversation_id, role, content, created_at, metadata, content_hash) "
+            "VALUES (1, 1, 'user', 'kept', '2025-01-01 00:00:00', '{}', 'h')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO message_vectors_1 (message_id, conversation_id, role, created_at, embedding) "
+            "VALUES (1, 1, 'user', 0, vec_f32(?))",
+            (json.dumps(vector),),
+        )
+    memory.upgrade(engine)  # head
+    memory.downgrade(engine, "0001")
+    memory.upgrade(engine)
+    with memory.session_factory(engine)() as session:
+        conversation = session.get(memory.Conversation, 1)
+        assert conversation is not None and conversation.meta == {"a": 1} and conversation.source_id is None
+        assert [m.content for m in conversation.messages] == ["kept"]
+        space = session.get(memory.EmbeddingSpace, 1)
+        assert space is not None
+        assert memory.VectorRepository(session, space).search(vector, k=1) == [(1, 0.0)]
+    engine.dispose()

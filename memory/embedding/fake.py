@@ -23,11 +23,11 @@ class FakeEmbedder:
     with no words still gets a vector of its own (from a hash of the whole text).
     """
 
-    def __init__(self, dimensions: int = 384, *, name: str = "fake-hashing-embedder") -> None:
+    def __init__(self, dimensions: int = 384, *, name: str | None = None) -> None:
         if isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1:
             raise ValidationError(f"dimensions must be a positive int, not {dimensions!r}")
         self._dimensions = dimensions
-        self._name = name
+        self._name = name or f"fake:{dimensions}"
         self.calls = 0
         self.texts_embedded = 0
 

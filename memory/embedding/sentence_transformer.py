@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import struct
 import threading
@@ -107,12 +108,19 @@ class SentenceTransformerEmbedder:
             raise EmbedderError(
                 "sentence-transformers is not installed: `pip install 'memory[embeddings]'`"
             ) from exc
+        transformers_logging: Any = importlib.import_module("transformers.utils.logging")
+        # transformers draws a "Loading weights" bar on stderr; a library should stay quiet.
+        bars_were_on = transformers_logging.is_progress_bar_enabled()
+        transformers_logging.disable_progress_bar()
         try:
             if self._local_dir is not None:
                 return SentenceTransformer(str(self._local_dir), device=self._device, local_files_only=True)
             return SentenceTransformer(self._name, device=self._device)
         except Exception as exc:
             raise EmbedderError(f"could not load embedding model {self._name!r}: {exc}") from exc
+        finally:
+            if bars_were_on:
+                transformers_logging.enable_progress_bar()
 
     def __repr__(self) -> str:
         return f"SentenceTransformerEmbedder({self._name!r}, device={self._device!r})"

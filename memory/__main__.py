@@ -1,0 +1,5 @@
+"""`python -m memory`: the command line."""
+
+from memory.cli import run
+
+run()

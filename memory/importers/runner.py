@@ -1,0 +1,117 @@
+"""Import a file of conversations into a `MemoryManager`: streaming, one transaction per conversation,
+idempotent (conversations keep their source id), bad records reported and skipped, or with `strict`
+the first bad record aborts before anything is written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Final, Literal
+
+from memory.conversations import check_content, draft_messages
+from memory.errors import DuplicateError, ValidationError
+from memory.importers.chatgpt import read_chatgpt
+from memory.importers.jsonl import read_jsonl
+from memory.importers.records import ImportRecord, RecordError
+from memory.manager import MemoryManager
+
+Format = Literal["jsonl", "chatgpt"]
+FORMATS: Final = ("jsonl", "chatgpt")
+_READERS: Final = {"jsonl": read_jsonl, "chatgpt": read_chatgpt}
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    """What an import did; `problems` lists each bad record with its location."""
+
+    imported: int = 0
+    skipped: int = 0
+    failed: int = 0
+    messages: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def detect_format(path: Path) -> Format:
+    """`.jsonl`/`.ndjson` files are JSON Lines; anything else is taken for a ChatGPT export."""
+    return "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "chatgpt"
+
+
+def import_file(
+    manager: MemoryManager,
+    path: str | Path,
+    *,
+    format: Format | None = None,
+    strict: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportSummary:
+    """Import every conversation of `path`; `progress(bytes_read, total_bytes)` is called as it goes."""
+    path = Path(path)
+    chosen = format or detect_format(path)
+    if chosen not in _READERS:
+        raise ValidationError(f"unknown import format {chosen!r}; choose one of {', '.join(FORMATS)}")
+    try:
+        total = path.stat().st_size
+    except OSError as exc:
+        raise ValidationError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+    if strict:  # a first pass that writes nothing, so a bad record cannot leave half an import behind
+        for _ in _checked_records(manager, path, chosen, strict=True):
+            pass
+    summary = ImportSummary()
+    with path.open("rb") as stream:
+        for item in _checked_records(manager, path, chosen, strict=strict, stream=stream):
+            if isinstance(item, RecordError):
+                summary.failed += 1
+                summary.problems.append(str(item))
+            else:
+                _import_one(manager, item, summary)
+            if progress is not None:
+                progress(stream.tell(), total)
+    return summary
+
+
+def _checked_records(
+    manager: MemoryManager, path: Path, format: Format, *, strict: bool, stream: IO[bytes] | None = None
+) -> Iterator[ImportRecord | RecordError]:
+    if stream is None:
+        with path.open("rb") as own:
+            yield from _checked_records(manager, path, format, strict=strict, stream=own)
+        return
+    for item in _READERS[format](stream):
+        if isinstance(item, ImportRecord):
+            item = _validated(manager, item)
+        if isinstance(item, RecordError) and strict:
+            raise ValidationError(f"{path.name}: {item} (--strict: nothing was imported)")
+        yield item
+
+
+def _validated(manager: MemoryManager, record: ImportRecord) -> ImportRecord | RecordError:
+    """Run the manager's own checks early, so a bad record is reported with its location."""
+    try:
+        if record.title is not None:
+            check_content(record.title, manager.max_content_bytes, "title")
+        check_content(record.source_id, 255, "id")
+        if record.messages:
+            draft_messages(record.messages, manager.max_content_bytes)
+    except ValidationError as exc:
+        return RecordError(record.location, str(exc))
+    return record
+
+
+def _import_one(manager: MemoryManager, record: ImportRecord, summary: ImportSummary) -> None:
+    if manager.find_conversation(record.source_id) is not None:
+        summary.skipped += 1
+        return
+    try:
+        manager.create_conversation(
+            record.title,
+            metadata=record.metadata,
+            messages=record.messages or None,
+            source_id=record.source_id,
+            created_at=record.created_at,
+        )
+    except DuplicateError:  # imported meanwhile by another process
+        summary.skipped += 1
+        return
+    summary.imported += 1
+    summary.messages += len(record.messages)

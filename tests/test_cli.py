@@ -1,0 +1,203 @@
+"""The `memory` command line, run as a user runs it: in a subprocess, checking output and exit status."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.data.exports import (
+    BAD_JSONL,
+    GOOD_JSONL,
+    branching_conversation,
+    write_chatgpt_export,
+    write_jsonl,
+)
+
+MEMORY = [sys.executable, "-m", "memory"]
+
+
+def run(
+    *args: str, db: str | None = None, env: dict[str, str] | None = None, **kw: object
+) -> subprocess.CompletedProcess[str]:
+    command = [*MEMORY, *(["--db", db] if db else []), *args]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        **kw,  # type: ignore[call-overload]
+    )
+
+
+@pytest.fixture
+def db(memory_url: str) -> str:
+    """A store whose model is the deterministic fake (no model needed in these tests)."""
+    result = run("--model", "fake:64", "stats", db=memory_url)  # the empty store adopts fake:64
+    assert result.returncode == 0, result.stderr
+    return memory_url
+
+
+def _ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+def _imported(db: str, path: Path, *extra: str) -> str:
+    return _ok(run("--model", "fake:64", "import", str(path), *extra, db=db))
+
+
+def test_db_commands(memory_url: str) -> None:
+    assert _ok(run("db", "current", db=memory_url)).strip() == "none (not migrated)"
+    assert _ok(run("db", "upgrade", db=memory_url)).strip() == "0002 (head)"
+    assert _ok(run("db", "downgrade", "0001", db=memory_url)).strip() == "0001"
+    assert _ok(run("db", "current", db=memory_url)).strip() == "0001"
+    assert _ok(run("db", "downgrade", "base", db=memory_url)).strip() == "none (not migrated)"
+    assert _ok(run("db", "upgrade", db=memory_url)).strip() == "0002 (head)"
+
+
+def test_database_url_from_the_environment(memory_url: str) -> None:
+    assert _ok(run("db", "upgrade", env={"MEMORY_DATABASE_URL": memory_url})).strip() == "0002 (head)"
+    assert _ok(run("db", "current", db=memory_url)).strip() == "0002 (head)"
+
+
+def test_import_search_show_list_stats(db: str, tmp_path: Path) -> None:
+    export = write_chatgpt_export(tmp_path / "conversations.json", [branching_conversation()])
+    result = run("import", str(export), db=db)
+    assert (
+        _ok(result).strip()
+        == "imported 1 conversations (4 messages); 0 already present; 0 bad records skipped"
+    )
+    assert "importing conversations.json" in result.stderr and "100%" in result.stderr
+
+    table = _ok(run("search", "citric acid descale", "-k", "2", db=db)).splitlines()
+    assert table[0].split() == ["#", "score", "conv", "role", "when", "message"]
+    assert "Use a citric acid solution monthly." in table[2]
+    assert len(table) == 4
+
+    hits = [
+        json.loads(line)
+        for line in _ok(run("search", "manual", "--json", "--role", "tool", db=db)).splitlines()
+    ]
+    assert [h["content"] for h in hits] == ["Manual: descale every 200 shots."]
+    assert set(hits[0]) == {
+        "message_id",
+        "conversation_id",
+        "role",
+        "created_at",
+        "distance",
+        "score",
+        "content",
+    }
+    assert _ok(run("search", "manual", "--conversation", "999", db=db)).strip().endswith("no matches")
+
+    listing = _ok(run("conversations", "list", db=db)).splitlines()
+    assert listing[0].split() == ["id", "updated", "title"] and listing[2].split()[-1] == "Branches"
+    shown = _ok(run("conversations", "show", "1", db=db))
+    assert shown.startswith("# Branches  (id 1, 4 messages)")
+    assert "The manual says every 200 shots." in shown and "ABANDONED" not in shown
+
+    stats = json.loads(_ok(run("stats", "--json", db=db)))
+    assert (stats["conversations"], stats["messages"], stats["vectors"]) == (1, 4, {"1": 4})
+    assert "#1 fake:64 [64 dims]: 4 vectors  (active)" in _ok(run("stats", db=db))
+
+
+def test_export_import_round_trip_and_idempotent_reimport(db: str, memory_url: str, tmp_path: Path) -> None:
+    _imported(db, write_jsonl(tmp_path / "good.jsonl", GOOD_JSONL))
+    _imported(db, write_chatgpt_export(tmp_path / "c.json", [branching_conversation()]))
+    exported = tmp_path / "export.jsonl"
+    run_result = run("export", "-o", str(exported), db=db)
+    _ok(run_result)
+    assert run_result.stderr.strip() == "exported 4 conversations"
+    to_stdout = _ok(run("export", db=db))
+    assert to_stdout == exported.read_text()
+
+    second = f"sqlite:///{tmp_path / 'second.db'}"
+    assert "imported 4 conversations (7 messages)" in _imported(second, exported)
+    assert _ok(run("export", db=second)) == to_stdout
+    assert "imported 0 conversations (0 messages); 4 already present" in _imported(second, exported)
+    assert json.loads(_ok(run("stats", "--json", db=second)))["messages"] == 7
+
+
+def test_bad_records_are_reported_and_skipped(db: str, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "mixed.jsonl", [GOOD_JSONL[0], *BAD_JSONL])
+    result = run("import", str(path), db=db)
+    assert _ok(result).strip().endswith("5 bad records skipped")
+    reported = [line for line in result.stderr.splitlines() if line.startswith("memory: skipped")]
+    assert [line.split()[2:4] for line in reported] == [
+        ["line", "2:"],
+        ["line", "3:"],
+        ["line", "4:"],
+        ["line", "5:"],
+        ["line", "6:"],
+    ]
+
+
+def test_strict_import_exits_1_and_writes_nothing(db: str, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "mixed.jsonl", [GOOD_JSONL[0], BAD_JSONL[1]])
+    result = run("import", str(path), "--strict", db=db)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("memory: error: mixed.jsonl: line 2:")
+    assert "Traceback" not in result.stderr
+    assert json.loads(_ok(run("stats", "--json", db=db)))["conversations"] == 0
+
+
+def test_reindex_switches_the_model(db: str, tmp_path: Path) -> None:
+    _imported(db, write_jsonl(tmp_path / "good.jsonl", GOOD_JSONL))
+    out = _ok(run("reindex", "--model", "fake:32", "--batch-size", "2", db=db))
+    assert out.strip() == "space #2 (fake:32, 32 dims) is active with 3 vectors"
+    stats = json.loads(_ok(run("stats", "--json", db=db)))
+    assert stats["active_space"] == 2 and stats["vectors"] == {"1": 3, "2": 3}
+    assert "prune roses" in _ok(run("search", "prune roses", "-k", "1", db=db))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["frobnicate"],
+        ["search"],
+        ["search", "x", "-k", "0"],
+        ["search", "x", "-k", "ten"],
+        ["search", "x", "--role", "root"],
+        ["import"],
+        ["import", "f", "--format", "xml"],
+        ["conversations", "show"],
+        ["reindex"],
+        ["db", "downgrade"],
+    ],
+)
+def test_usage_errors_exit_2(db: str, args: list[str]) -> None:
+    result = run(*args, db=db)
+    assert result.returncode == 2, (args, result.stderr)
+    assert "usage:" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["conversations", "show", "42"], "no conversation with id 42"),
+        (["import", "/nonexistent/file.json"], "no such file"),
+        (["search", "x", "--conversation", "1", "-k", "5000"], "k must be an int from 1 to 4096"),
+        (["db", "downgrade", "nonsense"], "nonsense"),
+        (["--model", "fake:16", "search", "x"], ""),
+    ],
+)
+def test_other_errors_exit_1_with_one_line(db: str, tmp_path: Path, args: list[str], message: str) -> None:
+    _imported(db, write_jsonl(tmp_path / "good.jsonl", GOOD_JSONL))
+    result = run(*args, db=db)
+    assert result.returncode == 1, (args, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("memory: error: ") and message in lines[0]
+
+
+def test_the_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "memory"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "reindex" in result.stdout

@@ -26,6 +26,9 @@ DEFAULT_URL: Final = "sqlite:///memory.db"
 #: Execution option read by the "begin" listener: "immediate" takes the write lock at BEGIN.
 BEGIN_OPTION: Final = "memory_begin"
 
+#: Key in `Connection.info`: the driver's `total_changes` when the current transaction began.
+CHANGES_AT_BEGIN: Final = "memory.changes_at_begin"
+
 _JOURNAL_MODES: Final = frozenset({"WAL", "DELETE", "TRUNCATE", "PERSIST", "MEMORY", "OFF"})
 _SYNCHRONOUS: Final = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
 _BEGIN_STATEMENTS: Final = {"deferred": "BEGIN", "immediate": "BEGIN IMMEDIATE"}
@@ -112,6 +115,10 @@ def _install_sqlite_listeners(engine: Engine, settings: _SqliteSettings, *, is_f
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(BEGIN_OPTION, "deferred")
         connection.exec_driver_sql(_BEGIN_STATEMENTS[mode])
+        # Lets readers tell whether this transaction has written anything yet (see vectors.index).
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection is not None:
+            connection.info[CHANGES_AT_BEGIN] = dbapi_connection.total_changes
 
 
 def _load_vec0(dbapi_connection: Any) -> None:

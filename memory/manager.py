@@ -36,7 +36,7 @@ from memory.migration import require_head, upgrade
 from memory.models import Conversation, EmbeddingSpace, Message
 from memory.search import SearchHit, search_messages
 from memory.spaces import SpaceInfo, SpaceRepository, describe, matches
-from memory.vectors import VectorRepository, VectorRow
+from memory.vectors import INDEX_MODES, IndexMode, VectorIndex, VectorRepository, VectorRow
 from memory.vectors.validation import as_matrix, check_datetime, check_id, check_k, check_roles
 
 
@@ -55,7 +55,12 @@ class MemoryManager:
         embedder: Embedder | None = None,
         migrate: bool = True,
         max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES,
+        vector_index: IndexMode | None = "exact",
     ) -> None:
+        if vector_index is not None and vector_index not in INDEX_MODES:
+            raise ValidationError(f"vector_index must be one of {INDEX_MODES} or None, not {vector_index!r}")
+        self._index_mode = vector_index
+        self._indexes: dict[int, VectorIndex] = {}
         self._owns_engine = not isinstance(url, Engine)
         self.engine = create_engine(url) if isinstance(url, str) else url
         try:
@@ -91,7 +96,11 @@ class MemoryManager:
         return self._max_content_bytes
 
     def close(self) -> None:
-        """Release the database connections (only those of an engine the manager created)."""
+        """Release the in-memory index and the database connections (those of an engine the manager
+        created)."""
+        for index in self._indexes.values():
+            index.close()
+        self._indexes.clear()
         if self._owns_engine:
             self.engine.dispose()
 
@@ -113,11 +122,12 @@ class MemoryManager:
         messages: Iterable[Mapping[str, Any]] | None = None,
         source_id: str | None = None,
         created_at: datetime | None = None,
+        vectors: Any = None,
     ) -> Conversation:
         """Start a conversation, optionally with its first messages, all in one transaction.
 
         `source_id` is the conversation's id in an external source (an import file); a second
-        conversation with the same source id raises `DuplicateError`.
+        conversation with the same source id raises `DuplicateError`. `vectors`, as in `add_messages`.
         """
         if title is not None:
             check_content(title, self._max_content_bytes, "title")
@@ -127,13 +137,13 @@ class MemoryManager:
         if created_at is not None:
             created_at = check_datetime(created_at, "created_at")
         drafts = draft_messages(messages, self._max_content_bytes) if messages is not None else []
-        vectors = self._vectors_before_writing(drafts)
+        matrix = self._vectors_before_writing(drafts, vectors)
         with self._writing() as session:
             repository = ConversationRepository(session)
             conversation = repository.create(title, meta, source_id=source_id, created_at=created_at)
             if drafts:
                 latest = max((d.created_at for d in drafts if d.created_at), default=None)
-                self._store(session, conversation, drafts, vectors, now=latest or created_at)
+                self._store(session, conversation, drafts, matrix, now=latest or created_at)
             return conversation
 
     def find_conversation(self, source_id: str) -> Conversation | None:
@@ -155,20 +165,23 @@ class MemoryManager:
         (stored,) = self.add_messages(conversation_id, [message])
         return stored
 
-    def add_messages(self, conversation_id: int, messages: Iterable[Mapping[str, Any]]) -> list[Message]:
+    def add_messages(
+        self, conversation_id: int, messages: Iterable[Mapping[str, Any]], *, vectors: Any = None
+    ) -> list[Message]:
         """Store messages (dicts with `role`, `content`, optional `metadata`, `created_at`) and their
         vectors in one transaction: all or nothing.
 
-        Content already embedded in the active space is not embedded again.
+        Content already embedded in the active space is not embedded again. `vectors`, an array of
+        shape (len(messages), dimensions), stores precomputed embeddings instead (bulk loads).
         """
         conversation_id = check_id(conversation_id, "conversation_id")
         drafts = draft_messages(messages, self._max_content_bytes)
         with self._reading() as session:
             ConversationRepository(session).get(conversation_id)  # fail before paying for embeddings
-        vectors = self._vectors_before_writing(drafts)
+        matrix = self._vectors_before_writing(drafts, vectors)
         with self._writing() as session:
             conversation = ConversationRepository(session).get(conversation_id)
-            return self._store(session, conversation, drafts, vectors)
+            return self._store(session, conversation, drafts, matrix)
 
     def get_conversation(self, conversation_id: int) -> Conversation:
         """The conversation with its messages loaded."""
@@ -224,11 +237,13 @@ class MemoryManager:
             else query
         )
         with self._reading() as session:
+            space = self._checked_space(session)
             return search_messages(
                 session,
-                self._checked_space(session),
+                space,
                 vector,
                 k,
+                index=self._index(space),
                 conversation_id=conversation_id,
                 roles=roles,
                 since=since,
@@ -346,6 +361,18 @@ class MemoryManager:
                 "with MemoryManager(url, embedder=<old>).reindex(<new>) or `memory reindex --model NAME`"
             )
 
+    def _index(self, space: EmbeddingSpace) -> VectorIndex | None:
+        """The in-memory index of the active space (built on first use), unless disabled."""
+        if self._index_mode is None:
+            return None
+        index = self._indexes.get(space.id)
+        if index is None:
+            for stale in self._indexes.values():
+                stale.close()
+            self._indexes = {space.id: VectorIndex(space.id, space.dimensions, mode=self._index_mode)}
+            index = self._indexes[space.id]
+        return index
+
     def _checked_space(self, session: Session) -> EmbeddingSpace:
         """The active space, which must still be the one this manager's embedder fills."""
         active = SpaceRepository(session).active()
@@ -357,26 +384,39 @@ class MemoryManager:
         self._space_id = active.id
         return active
 
-    def _vectors_before_writing(self, drafts: list[MessageDraft]) -> dict[str, npt.NDArray[np.float32]]:
-        """Embed outside the write transaction, so the write lock is never held while a model runs."""
+    def _vectors_before_writing(
+        self, drafts: list[MessageDraft], given: Any = None
+    ) -> npt.NDArray[np.float32]:
+        """One vector per draft: the given ones (checked), else embedded outside the write
+        transaction, so the write lock is never held while a model runs."""
+        if given is not None:
+            matrix = as_matrix(given, self._embedder.dimensions, allow_single=False)
+            if len(matrix) != len(drafts):
+                raise ValidationError(f"got {len(matrix)} vectors for {len(drafts)} messages")
+            return matrix
         if not drafts:
-            return {}
+            return np.zeros((0, self._embedder.dimensions), dtype=np.float32)
         with self._reading() as session:
-            return self._vectors_for(session, self._checked_space(session), drafts)
+            by_hash = self._vectors_for(session, self._checked_space(session), drafts)
+        return np.stack([by_hash[draft.content_hash] for draft in drafts])
 
     def _store(
         self,
         session: Session,
         conversation: Conversation,
         drafts: list[MessageDraft],
-        vectors: dict[str, npt.NDArray[np.float32]],
+        matrix: npt.NDArray[np.float32],
         *,
         now: datetime | None = None,
     ) -> list[Message]:
         space = self._checked_space(session)
         stored = ConversationRepository(session).add(conversation, drafts, now=now)
-        VectorRepository(session, space).add_many(
-            VectorRow(m.id, vectors[m.content_hash], m.conversation_id, m.role, m.created_at) for m in stored
+        VectorRepository(session, space).add_matrix(
+            [m.id for m in stored],
+            matrix,
+            conversation_ids=conversation.id,
+            roles=[m.role for m in stored],
+            created_at=[m.created_at for m in stored],
         )
         return stored
 

@@ -152,3 +152,16 @@ class EmbeddingSpace(Base):
             f"EmbeddingSpace(id={self.id!r}, model={self.model!r}, dimensions={self.dimensions!r}, "
             f"active={self.is_active!r})"
         )
+
+
+class VectorChange(Base):
+    """Append-only log of vector writes per space: in-memory indexes replay it to stay in step with
+    every connection and process. `op` is "a" (added) or "d" (deleted)."""
+
+    __tablename__ = "vector_changes"
+    __table_args__ = (Index(None, "space_id", "seq"), {"sqlite_autoincrement": True})
+
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    space_id: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[int] = mapped_column(Integer)
+    op: Mapped[str] = mapped_column(String(1))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from memory.conversations import ConversationRepository
 from memory.models import EmbeddingSpace, Message
-from memory.vectors import VectorRepository
+from memory.vectors import VectorIndex, VectorRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +38,10 @@ def search_messages(
     roles: Iterable[str] | str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    index: VectorIndex | None = None,
 ) -> list[SearchHit]:
     """The `k` messages nearest to `vector` in `space`, nearest first, loaded in the same transaction."""
-    hits = VectorRepository(session, space).search(
+    hits = VectorRepository(session, space, index=index).search(
         vector, k, conversation_id=conversation_id, roles=roles, since=since, until=until
     )
     messages = ConversationRepository(session).messages_by_id([message_id for message_id, _ in hits])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from memory.migration import head_revision
 from tests.data.exports import (
     BAD_JSONL,
     GOOD_JSONL,
@@ -19,6 +20,7 @@ from tests.data.exports import (
 )
 
 MEMORY = [sys.executable, "-m", "memory"]
+HEAD = head_revision()
 
 
 def run(
@@ -55,16 +57,16 @@ def _imported(db: str, path: Path, *extra: str) -> str:
 
 def test_db_commands(memory_url: str) -> None:
     assert _ok(run("db", "current", db=memory_url)).strip() == "none (not migrated)"
-    assert _ok(run("db", "upgrade", db=memory_url)).strip() == "0002 (head)"
+    assert _ok(run("db", "upgrade", db=memory_url)).strip() == f"{HEAD} (head)"
     assert _ok(run("db", "downgrade", "0001", db=memory_url)).strip() == "0001"
     assert _ok(run("db", "current", db=memory_url)).strip() == "0001"
     assert _ok(run("db", "downgrade", "base", db=memory_url)).strip() == "none (not migrated)"
-    assert _ok(run("db", "upgrade", db=memory_url)).strip() == "0002 (head)"
+    assert _ok(run("db", "upgrade", db=memory_url)).strip() == f"{HEAD} (head)"
 
 
 def test_database_url_from_the_environment(memory_url: str) -> None:
-    assert _ok(run("db", "upgrade", env={"MEMORY_DATABASE_URL": memory_url})).strip() == "0002 (head)"
-    assert _ok(run("db", "current", db=memory_url)).strip() == "0002 (head)"
+    assert _ok(run("db", "upgrade", env={"MEMORY_DATABASE_URL": memory_url})).strip() == f"{HEAD} (head)"
+    assert _ok(run("db", "current", db=memory_url)).strip() == f"{HEAD} (head)"
 
 
 def test_import_search_show_list_stats(db: str, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import memory
 from memory import FakeEmbedder, MemoryManager
 from memory.export import export_jsonl
 from memory.importers import import_file, read_chatgpt
+from memory.vectors.sqlite import SqliteVecStore
 from tests.data.exports import (
     BAD_JSONL,
     BRANCH_TEXTS,
@@ -95,10 +96,10 @@ def test_a_conversation_is_imported_atomically(
 ) -> None:
     path = write_jsonl(tmp_path / "good.jsonl", GOOD_JSONL[:1])
 
-    def broken(self: memory.VectorRepository, rows: object) -> int:
+    def broken(self: SqliteVecStore, *args: object) -> None:
         raise memory.DatabaseError("disk full")
 
-    monkeypatch.setattr(memory.VectorRepository, "add_many", broken)
+    monkeypatch.setattr(SqliteVecStore, "insert", broken)
     with pytest.raises(memory.DatabaseError):
         import_file(memory_manager, path)
     monkeypatch.undo()

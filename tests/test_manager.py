@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 import memory
 from memory import FakeEmbedder, MemoryManager
+from memory.vectors.sqlite import SqliteVecStore
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -80,10 +81,10 @@ def test_a_failing_vector_write_rolls_back_the_messages(
 ) -> None:
     conversation = memory_manager.create_conversation("atomic")
 
-    def broken_add_many(self: memory.VectorRepository, rows: object) -> int:
+    def broken_add_many(self: SqliteVecStore, *args: object) -> None:
         raise memory.DatabaseError("disk on fire")
 
-    monkeypatch.setattr(memory.VectorRepository, "add_many", broken_add_many)
+    monkeypatch.setattr(SqliteVecStore, "insert", broken_add_many)
     with pytest.raises(memory.DatabaseError):
         memory_manager.add_messages(conversation.id, [{"role": "user", "content": "lost"}])
     monkeypatch.undo()

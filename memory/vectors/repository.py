@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 from memory.errors import ValidationError, translate_database_errors
 from memory.models import EmbeddingSpace
 from memory.vectors.base import RowMeta, SearchFilter, VectorStore
+from memory.vectors.index import VectorIndex
 from memory.vectors.sqlite import SqliteVecStore
 from memory.vectors.validation import (
+    as_matrix,
     as_vector,
     check_datetime,
     check_id,
@@ -42,9 +44,10 @@ class VectorRepository:
     before any SQL runs: a bad row in a batch writes nothing of the batch.
     """
 
-    def __init__(self, session: Session, space: EmbeddingSpace) -> None:
+    def __init__(self, session: Session, space: EmbeddingSpace, *, index: VectorIndex | None = None) -> None:
         self.session = session
         self.space = space
+        self.index = index if index is not None and index.space_id == space.id else None
 
     @property
     def dimensions(self) -> int:
@@ -62,6 +65,42 @@ class VectorRepository:
         with translate_database_errors("store vectors"):
             self._store().insert(metas, matrix)
         return len(metas)
+
+    def add_matrix(
+        self,
+        message_ids: Sequence[int],
+        vectors: Any,
+        *,
+        conversation_ids: int | Sequence[int],
+        roles: str | Sequence[str],
+        created_at: datetime | Sequence[datetime],
+    ) -> int:
+        """Store many vectors given column-wise (the bulk-load path): row i of `vectors` belongs to
+        `message_ids[i]`; a single conversation id, role or time applies to every row."""
+        matrix = as_matrix(vectors, self.dimensions, allow_single=False)
+        n = len(matrix)
+        ids = [check_id(message_id, "message_id") for message_id in message_ids]
+        if len(ids) != n:
+            raise ValidationError(f"got {n} vectors for {len(ids)} message ids")
+        if len(set(ids)) != n:
+            raise ValidationError("a message id appears twice in the batch")
+        conversations = _column(conversation_ids, n, "conversation_ids", int)
+        role_column = _column(roles, n, "roles", str)
+        times = _column(created_at, n, "created_at", datetime)
+        metas = [
+            RowMeta(
+                message_id=message_id,
+                conversation_id=check_id(conversation, "conversation_id"),
+                role=check_role(role),
+                created_us=epoch_microseconds(check_datetime(time, "created_at")),
+            )
+            for message_id, conversation, role, time in zip(
+                ids, conversations, role_column, times, strict=True
+            )
+        ]
+        with translate_database_errors("store vectors"):
+            self._store().insert(metas, matrix)
+        return n
 
     def search(
         self,
@@ -86,6 +125,10 @@ class VectorRepository:
         )
         k = check_k(k)
         with translate_database_errors("search vectors"):
+            if self.index is not None:
+                hits = self.index.search(self.session.connection(), query, k, where)
+                if hits is not None:
+                    return hits
             return self._store().search(query, k, where)
 
     def delete(self, message_ids: Iterable[int]) -> int:
@@ -153,6 +196,18 @@ class VectorRepository:
         if not metas:
             raise ValidationError("expected at least one vector, got an empty batch")
         return metas, np.stack(vectors)
+
+
+def _column(value: Any, n: int, what: str, scalar: type) -> list[Any]:
+    """A per-row column: a scalar repeated n times, or a sequence of exactly n values."""
+    if isinstance(value, scalar) or (scalar is int and isinstance(value, np.integer)):
+        return [value] * n
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
+        raise ValidationError(f"{what} must be one value or a sequence of {n}")
+    values = list(value)
+    if len(values) != n:
+        raise ValidationError(f"{what} has {len(values)} values for {n} vectors")
+    return values
 
 
 def store_for(session: Session, space: EmbeddingSpace) -> VectorStore:

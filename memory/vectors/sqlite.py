@@ -10,6 +10,7 @@ import numpy.typing as npt
 from sqlalchemy.engine import Connection
 
 from memory.identifiers import vector_table_name
+from memory.vectors import vec0_chunks
 from memory.vectors.base import RowMeta, SearchFilter
 
 # SQLite's default limit on bound parameters is 32766; stay far below it.
@@ -19,24 +20,39 @@ _CHUNK: Final = 500
 _CREATE_TABLE: Final = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING vec0(message_id integer primary key, "
     "conversation_id integer, role text, created_at integer, "
-    "embedding float[{dimensions}] distance_metric=cosine)"
+    "embedding float[{dimensions}] distance_metric=cosine{bits_column})"
 )
-# ON DELETE CASCADE does not reach virtual tables: the trigger deletes the vector with its message.
+_BITS_COLUMN: Final = ", embedding_bits bit[{dimensions}]"
+# ON DELETE CASCADE does not reach virtual tables: the trigger deletes the vector with its message,
+# and logs the deletion for the in-memory indexes.
 _CREATE_TRIGGER: Final = (
     "CREATE TRIGGER IF NOT EXISTS {table}_delete AFTER DELETE ON messages "
-    "BEGIN DELETE FROM {table} WHERE message_id = OLD.id; END"
+    "BEGIN DELETE FROM {table} WHERE message_id = OLD.id; "
+    "INSERT INTO vector_changes(space_id, message_id, op) VALUES ({space_id}, OLD.id, 'd'); END"
 )
+_LOG: Final = "INSERT INTO vector_changes(space_id, message_id, op) VALUES (?, ?, ?)"
+_FORGET: Final = "DELETE FROM vector_changes WHERE space_id = ?"
 _DROP_TRIGGER: Final = "DROP TRIGGER IF EXISTS {table}_delete"
 _DROP_TABLE: Final = "DROP TABLE IF EXISTS {table}"
 _INSERT: Final = (
     "INSERT INTO {table}(message_id, conversation_id, role, created_at, embedding) VALUES (?, ?, ?, ?, ?)"
 )
+_INSERT_WITH_BITS: Final = (
+    "INSERT INTO {table}(message_id, conversation_id, role, created_at, embedding, embedding_bits) "
+    "VALUES (?, ?, ?, ?, ?, vec_bit(?))"
+)
+# Below this many rows vec0's own INSERT is cheap enough; above, whole chunks are written at once.
+BULK_ROWS: Final = 256
 _KNN: Final = "SELECT message_id, distance FROM {table} WHERE {conditions} ORDER BY distance"
 _DELETE: Final = "DELETE FROM {table} WHERE message_id IN ({marks})"
 _COUNT: Final = "SELECT count(*) FROM {table}"
 _GET: Final = "SELECT message_id, embedding FROM {table} WHERE message_id IN ({marks})"
 _PRESENT: Final = "SELECT message_id FROM {table} WHERE message_id IN ({marks})"
 _IDS: Final = "SELECT message_id FROM {table}"
+_ROWS: Final = (
+    "SELECT message_id, conversation_id, role, created_at, {vector} FROM {table} "
+    "WHERE message_id IN ({marks})"
+)
 
 # Fixed fragments of the KNN WHERE clause; values are bound to their `?`.
 _MATCH: Final = "embedding MATCH ? AND k = ?"
@@ -50,23 +66,66 @@ class SqliteVecStore:
 
     def __init__(self, connection: Connection, space_id: int, dimensions: int) -> None:
         self._connection = connection
+        self._space_id = int(space_id)
         self._table = vector_table_name(space_id)
         self._dimensions = int(dimensions)
 
+    @property
+    def table(self) -> str:
+        return self._table
+
+    @property
+    def has_bits(self) -> bool:
+        """Whether the table keeps sign-bit codes beside the vectors (dimensions divisible by 8)."""
+        return self._dimensions % 8 == 0
+
     def create(self) -> None:
-        self._connection.exec_driver_sql(self._sql(_CREATE_TABLE))
+        bits_column = _BITS_COLUMN.format(dimensions=self._dimensions) if self.has_bits else ""
+        self._connection.exec_driver_sql(self._sql(_CREATE_TABLE, bits_column=bits_column))
         self._connection.exec_driver_sql(self._sql(_CREATE_TRIGGER))
 
     def drop(self) -> None:
         self._connection.exec_driver_sql(self._sql(_DROP_TRIGGER))
         self._connection.exec_driver_sql(self._sql(_DROP_TABLE))
+        self._connection.exec_driver_sql(_FORGET, (self._space_id,))
 
     def insert(self, rows: list[RowMeta], matrix: npt.NDArray[np.float32]) -> None:
-        params = [
-            (row.message_id, row.conversation_id, row.role, row.created_us, vector.tobytes())
-            for row, vector in zip(rows, matrix, strict=True)
-        ]
-        self._connection.exec_driver_sql(self._sql(_INSERT), params)
+        bits = sign_bits(matrix) if self.has_bits else None
+        # A savepoint makes the batch all or nothing even inside a longer transaction.
+        with self._connection.begin_nested():
+            if len(rows) >= BULK_ROWS and vec0_chunks.layout_is_supported(self._connection, self._table):
+                vec0_chunks.write_rows(
+                    self._connection,
+                    self._table,
+                    ids=np.fromiter((r.message_id for r in rows), dtype=np.int64, count=len(rows)),
+                    conversation_ids=np.fromiter(
+                        (r.conversation_id for r in rows), dtype=np.int64, count=len(rows)
+                    ),
+                    roles=[r.role for r in rows],
+                    created_us=np.fromiter((r.created_us for r in rows), dtype=np.int64, count=len(rows)),
+                    vectors=matrix,
+                    bits=bits,
+                )
+            elif bits is None:
+                params = [
+                    (row.message_id, row.conversation_id, row.role, row.created_us, vector.tobytes())
+                    for row, vector in zip(rows, matrix, strict=True)
+                ]
+                self._connection.exec_driver_sql(self._sql(_INSERT), params)
+            else:
+                params_with_bits = [
+                    (
+                        row.message_id,
+                        row.conversation_id,
+                        row.role,
+                        row.created_us,
+                        vector.tobytes(),
+                        code.tobytes(),
+                    )
+                    for row, vector, code in zip(rows, matrix, bits, strict=True)
+                ]
+                self._connection.exec_driver_sql(self._sql(_INSERT_WITH_BITS), params_with_bits)
+            self._connection.exec_driver_sql(_LOG, [(self._space_id, row.message_id, "a") for row in rows])
 
     def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
         conditions = [_MATCH]
@@ -92,6 +151,9 @@ class SqliteVecStore:
         for chunk in _chunks(message_ids):
             sql = self._sql(_DELETE, marks=_placeholders(len(chunk)))
             deleted += self._connection.exec_driver_sql(sql, tuple(chunk)).rowcount
+        self._connection.exec_driver_sql(
+            _LOG, [(self._space_id, message_id, "d") for message_id in message_ids]
+        )
         return deleted
 
     def count(self) -> int:
@@ -112,13 +174,30 @@ class SqliteVecStore:
             found.update(int(i) for i in self._connection.exec_driver_sql(sql, tuple(chunk)).scalars())
         return found
 
+    def rows(self, message_ids: list[int], *, bits: bool = False) -> list[tuple[int, int, str, int, bytes]]:
+        """(message_id, conversation_id, role, created_us, vector or sign-bit blob) of these messages."""
+        found: list[tuple[int, int, str, int, bytes]] = []
+        vector = "embedding_bits" if bits else "embedding"
+        for chunk in _chunks(message_ids):
+            sql = self._sql(_ROWS, vector=vector, marks=_placeholders(len(chunk)))
+            found += [tuple(row) for row in self._connection.exec_driver_sql(sql, tuple(chunk))]
+        return found
+
     def ids(self) -> list[int]:
         return [int(i) for i in self._connection.exec_driver_sql(self._sql(_IDS)).scalars()]
 
     def _sql(self, template: str, **fragments: str) -> str:
         """Fill a statement template: the table name is built from the space's integer id, the
         dimensions are an int, and the other fragments are this module's fixed strings and `?` marks."""
-        return template.format(table=self._table, dimensions=self._dimensions, **fragments)
+        return template.format(
+            table=self._table, dimensions=self._dimensions, space_id=self._space_id, **fragments
+        )
+
+
+def sign_bits(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
+    """One bit per dimension, set where the value is positive: vec_quantize_binary's encoding."""
+    codes: npt.NDArray[np.uint8] = np.packbits(matrix > 0, axis=1, bitorder="little")
+    return codes
 
 
 def _chunks(ids: list[int]) -> list[list[int]]:

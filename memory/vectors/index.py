@@ -1,0 +1,358 @@
+"""In-memory search over one embedding space, kept in step with SQLite through the `vector_changes` log.
+
+SQLite stays the one source of truth. An index mirrors a space's vectors in numpy blocks, read
+chunk by chunk from vec0's storage, and before every search replays the log entries written since
+(by any connection or process) inside the caller's transaction, so it answers for exactly the
+snapshot the caller sees. When it cannot (the caller's own transaction has written, or another
+thread moved the index past the caller's snapshot) it says so and the caller uses vec0 itself.
+
+Two modes:
+- "exact": float32 vectors in RAM, scanned with BLAS; the same neighbours as an exact cosine scan.
+- "binary": only sign-bit codes in RAM (dims/8 bytes a vector), scanned by Hamming distance; the best
+  `rescore` x k candidates are re-ranked with their float vectors read from SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.engine import Connection
+
+from memory.engine import CHANGES_AT_BEGIN
+from memory.identifiers import vector_table_name
+from memory.vectors import vec0_chunks
+from memory.vectors.base import SearchFilter
+from memory.vectors.sqlite import SqliteVecStore
+
+IndexMode = Literal["exact", "binary"]
+INDEX_MODES: Final = ("exact", "binary")
+_BLOCK_ROWS: Final = 65536
+# Replaying more changes than this (or a gap in the log) rebuilds the index from the tables instead.
+_MAX_REPLAY: Final = 200_000
+_LATEST_SEQ: Final = "SELECT max(seq) FROM vector_changes WHERE space_id = ?"
+_CHANGES: Final = "SELECT seq, message_id, op FROM vector_changes WHERE space_id = ? AND seq > ? ORDER BY seq"
+_OLDEST_SEQ: Final = "SELECT min(seq) FROM vector_changes WHERE space_id = ?"
+
+
+@dataclass(slots=True)
+class _Block:
+    """Up to _BLOCK_ROWS rows; `n` of them filled."""
+
+    ids: npt.NDArray[np.int64]
+    conversation_ids: npt.NDArray[np.int64]
+    role_codes: npt.NDArray[np.uint8]
+    created_us: npt.NDArray[np.int64]
+    alive: npt.NDArray[np.bool_]
+    vectors: npt.NDArray[np.float32] | None  # exact mode, rows L2-normalised
+    words: list[npt.NDArray[np.uint64]] = field(default_factory=list)  # binary mode, one array per 64 bits
+    n: int = 0
+
+
+class VectorIndex:
+    """A process-local mirror of one space's vectors for fast exact or quantized search."""
+
+    def __init__(
+        self, space_id: int, dimensions: int, *, mode: IndexMode = "exact", rescore: int = 20
+    ) -> None:
+        if mode not in INDEX_MODES:
+            raise ValueError(f"mode must be one of {INDEX_MODES}")
+        self.space_id = space_id
+        self.dimensions = dimensions
+        self.mode = mode
+        self.rescore = rescore
+        self._table = vector_table_name(space_id)
+        self._words = (dimensions + 63) // 64
+        self._lock = threading.Lock()
+        self._blocks: list[_Block] = []
+        self._seq: int | None = None  # log position the index reflects; None: not built
+        self._size = 0
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __len__(self) -> int:
+        return self._size
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+    # -- keeping in step --------------------------------------------------------------------------
+
+    def usable(self, connection: Connection) -> bool:
+        """Whether the index can answer for this connection's transaction."""
+        if self.mode == "binary" and self.dimensions % 8:
+            return False
+        if _has_uncommitted_writes(connection):
+            return False
+        return vec0_chunks.layout_is_supported(connection, self._table)
+
+    def sync(self, connection: Connection) -> bool:
+        """Bring the index to the log position visible in `connection`'s snapshot; False if it is
+        already past it (another thread synced with a newer snapshot)."""
+        latest = connection.exec_driver_sql(_LATEST_SEQ, (self.space_id,)).scalar_one_or_none() or 0
+        if self._seq is not None and latest == self._seq:
+            return True
+        if self._seq is not None and latest < self._seq:
+            return False
+        if self._seq is None or latest - self._seq > _MAX_REPLAY or self._log_gap(connection):
+            self._rebuild(connection, latest)
+        else:
+            self._replay(connection)
+        return True
+
+    def _log_gap(self, connection: Connection) -> bool:
+        oldest = connection.exec_driver_sql(_OLDEST_SEQ, (self.space_id,)).scalar_one_or_none()
+        return oldest is not None and self._seq is not None and oldest > self._seq + 1
+
+    def _rebuild(self, connection: Connection, latest: int) -> None:
+        self._blocks, self._size = [], 0
+        chunks = vec0_chunks.read_chunks(
+            connection,
+            self._table,
+            self.dimensions,
+            vectors=self.mode == "exact",
+            bits=self.mode == "binary",
+        )
+        for chunk in chunks:
+            self._append(
+                chunk.ids,
+                chunk.conversation_ids,
+                chunk.role_codes,
+                chunk.created_us,
+                chunk.vectors,
+                chunk.bits,
+            )
+        self._seq = latest
+
+    def _replay(self, connection: Connection) -> None:
+        assert self._seq is not None
+        rows = connection.exec_driver_sql(_CHANGES, (self.space_id, self._seq)).all()
+        pending_adds: list[int] = []
+        for seq, message_id, op in rows:
+            if op == "d":
+                if pending_adds:
+                    self._load(connection, pending_adds)
+                    pending_adds = []
+                self._kill([int(message_id)])
+            else:
+                pending_adds.append(int(message_id))
+            self._seq = int(seq)
+        if pending_adds:
+            self._load(connection, pending_adds)
+
+    def _load(self, connection: Connection, message_ids: list[int]) -> None:
+        """Append rows written since the last sync, reading them through vec0."""
+        self._kill(message_ids)  # a re-added id replaces its old row
+        found = self._store(connection).rows(message_ids, bits=self.mode == "binary")
+        if not found:
+            return
+        ids = np.array([row[0] for row in found], dtype=np.int64)
+        conversation_ids = np.array([row[1] for row in found], dtype=np.int64)
+        roles = np.array([vec0_chunks.ROLE_CODES.get(row[2], 255) for row in found], dtype=np.uint8)
+        created = np.array([row[3] for row in found], dtype=np.int64)
+        blobs = b"".join(row[4] for row in found)
+        if self.mode == "exact":
+            vectors = np.frombuffer(blobs, dtype=np.float32).reshape(len(found), self.dimensions)
+            self._append(ids, conversation_ids, roles, created, vectors, None)
+        else:
+            bits = np.frombuffer(blobs, dtype=np.uint8).reshape(len(found), self.dimensions // 8)
+            self._append(ids, conversation_ids, roles, created, None, bits)
+
+    def _kill(self, message_ids: list[int]) -> None:
+        doomed = np.asarray(message_ids, dtype=np.int64)
+        for block in self._blocks:
+            hit = np.isin(block.ids[: block.n], doomed) & block.alive[: block.n]
+            if hit.any():
+                block.alive[: block.n][hit] = False
+                self._size -= int(hit.sum())
+
+    def _append(
+        self,
+        ids: npt.NDArray[np.int64],
+        conversation_ids: npt.NDArray[np.int64],
+        role_codes: npt.NDArray[np.uint8],
+        created_us: npt.NDArray[np.int64],
+        vectors: npt.NDArray[np.float32] | None,
+        bits: npt.NDArray[np.uint8] | None,
+    ) -> None:
+        start = 0
+        while start < len(ids):
+            if not self._blocks or self._blocks[-1].n == _BLOCK_ROWS:
+                self._blocks.append(self._new_block())
+            block = self._blocks[-1]
+            take = min(_BLOCK_ROWS - block.n, len(ids) - start)
+            rows, part = slice(block.n, block.n + take), slice(start, start + take)
+            block.ids[rows] = ids[part]
+            block.conversation_ids[rows] = conversation_ids[part]
+            block.role_codes[rows] = role_codes[part]
+            block.created_us[rows] = created_us[part]
+            block.alive[rows] = True
+            if block.vectors is not None and vectors is not None:
+                chunk = vectors[part]
+                norms = np.linalg.norm(chunk, axis=1, keepdims=True)
+                np.divide(chunk, norms, out=block.vectors[rows], where=norms > 0)
+            if bits is not None:
+                padded = np.zeros((take, self._words * 8), dtype=np.uint8)
+                padded[:, : bits.shape[1]] = bits[part]
+                words = padded.view(np.uint64)
+                for w in range(self._words):
+                    block.words[w][rows] = words[:, w]
+            block.n += take
+            start += take
+            self._size += take
+
+    def _new_block(self) -> _Block:
+        return _Block(
+            ids=np.zeros(_BLOCK_ROWS, dtype=np.int64),
+            conversation_ids=np.zeros(_BLOCK_ROWS, dtype=np.int64),
+            role_codes=np.zeros(_BLOCK_ROWS, dtype=np.uint8),
+            created_us=np.zeros(_BLOCK_ROWS, dtype=np.int64),
+            alive=np.zeros(_BLOCK_ROWS, dtype=bool),
+            vectors=np.zeros((_BLOCK_ROWS, self.dimensions), dtype=np.float32)
+            if self.mode == "exact"
+            else None,
+            words=[np.zeros(_BLOCK_ROWS, dtype=np.uint64) for _ in range(self._words)]
+            if self.mode == "binary"
+            else [],
+        )
+
+    # -- searching ------------------------------------------------------------------------------------
+
+    def search(
+        self, connection: Connection, query: npt.NDArray[np.float32], k: int, where: SearchFilter
+    ) -> list[tuple[int, float]] | None:
+        """The k nearest (message id, cosine distance), or None when the caller must ask vec0."""
+        if not self.usable(connection):
+            return None
+        with self._lock:
+            if not self.sync(connection):
+                return None
+            norm = float(np.linalg.norm(query))
+            if norm == 0.0:
+                return None  # vec0 defines the (degenerate) answer for a zero query
+            unit = (query / norm).astype(np.float32)
+            if self.mode == "exact":
+                return self._search_exact(unit, k, where)
+            return self._search_binary(connection, unit, k, where)
+
+    def _masks(self, where: SearchFilter) -> list[npt.NDArray[np.bool_]]:
+        """Per block: the rows a search may return."""
+        masks: list[npt.NDArray[np.bool_]] = []
+        roles = (
+            None
+            if where.roles is None
+            else np.array([vec0_chunks.ROLE_CODES[r] for r in where.roles], dtype=np.uint8)
+        )
+        for block in self._blocks:
+            n = block.n
+            mask = block.alive[:n].copy()
+            if where.conversation_id is not None:
+                mask &= block.conversation_ids[:n] == where.conversation_id
+            if roles is not None:
+                mask &= np.isin(block.role_codes[:n], roles)
+            if where.since_us is not None:
+                mask &= block.created_us[:n] >= where.since_us
+            if where.until_us is not None:
+                mask &= block.created_us[:n] < where.until_us
+            masks.append(mask)
+        return masks
+
+    def _search_exact(
+        self, unit: npt.NDArray[np.float32], k: int, where: SearchFilter
+    ) -> list[tuple[int, float]]:
+        best_scores: list[npt.NDArray[np.float32]] = []
+        best_ids: list[npt.NDArray[np.int64]] = []
+        for block, mask in zip(self._blocks, self._masks(where), strict=True):
+            assert block.vectors is not None
+            n = block.n
+            rows = np.flatnonzero(mask)
+            if len(rows) == 0:
+                continue
+            if len(rows) * 4 < n:  # selective filter (one conversation): gather, then score
+                scores = block.vectors[rows] @ unit
+                ids = block.ids[rows]
+            else:
+                scores = block.vectors[:n] @ unit
+                scores[~mask] = -np.inf
+                ids = block.ids[:n]
+            top = _top(scores, k)
+            keep = scores[top] > -np.inf
+            best_scores.append(scores[top][keep])
+            best_ids.append(ids[top][keep])
+        return _merge(best_scores, best_ids, k)
+
+    def _search_binary(
+        self, connection: Connection, unit: npt.NDArray[np.float32], k: int, where: SearchFilter
+    ) -> list[tuple[int, float]]:
+        padded = np.zeros(self._words * 8, dtype=np.uint8)
+        code = np.packbits(unit > 0, bitorder="little")
+        padded[: len(code)] = code
+        query_words = padded.view(np.uint64)
+        want = max(k * self.rescore, k)
+        masks = self._masks(where)
+
+        def scan(index: int) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int64]]:
+            block, mask = self._blocks[index], masks[index]
+            n = block.n
+            distance = np.bitwise_count(block.words[0][:n] ^ query_words[0]).astype(np.uint16)
+            for w in range(1, self._words):
+                distance += np.bitwise_count(block.words[w][:n] ^ query_words[w])
+            distance[~mask] = np.iinfo(np.uint16).max
+            top = _top(-distance.astype(np.int32), want)
+            top = top[distance[top] < np.iinfo(np.uint16).max]
+            return distance[top], block.ids[top]
+
+        results = list(self._executor().map(scan, range(len(self._blocks))))
+        if not results:
+            return []
+        distances = np.concatenate([d for d, _ in results])
+        ids = np.concatenate([i for _, i in results])
+        order = np.argsort(distances, kind="stable")[:want]
+        candidates = ids[order].tolist()
+        vectors = self._store(connection).get(candidates)
+        if not vectors:
+            return []
+        found = np.array(list(vectors), dtype=np.int64)
+        matrix = np.stack([vectors[i] for i in found.tolist()])
+        norms = np.linalg.norm(matrix, axis=1)
+        scores = (matrix @ unit) / np.where(norms > 0, norms, 1.0)
+        return _merge([scores.astype(np.float32)], [found], k)
+
+    def _store(self, connection: Connection) -> SqliteVecStore:
+        return SqliteVecStore(connection, self.space_id, self.dimensions)
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
+        return self._pool
+
+
+def _top(scores: npt.NDArray[Any], k: int) -> npt.NDArray[np.intp]:
+    """Indices of the k largest scores (unordered)."""
+    if len(scores) <= k:
+        return np.arange(len(scores))
+    return np.argpartition(scores, len(scores) - k)[len(scores) - k :]
+
+
+def _merge(
+    scores: list[npt.NDArray[np.float32]], ids: list[npt.NDArray[np.int64]], k: int
+) -> list[tuple[int, float]]:
+    if not scores:
+        return []
+    all_scores, all_ids = np.concatenate(scores), np.concatenate(ids)
+    # Highest score first; ties broken by id so the order is deterministic.
+    order = np.lexsort((all_ids, -all_scores.astype(np.float64)))[:k]
+    return [(int(all_ids[i]), float(1.0 - all_scores[i])) for i in order]
+
+
+def _has_uncommitted_writes(connection: Connection) -> bool:
+    """True when this transaction has already changed rows (its snapshot is ahead of the log)."""
+    dbapi = connection.connection.dbapi_connection
+    begun = connection.info.get(CHANGES_AT_BEGIN)
+    return begun is None or dbapi is None or dbapi.total_changes != begun

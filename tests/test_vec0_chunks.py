@@ -1,0 +1,151 @@
+"""Direct chunk writes must leave vec0's shadow tables exactly as vec0's own INSERTs would."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+import memory
+from memory.vectors import vec0_chunks
+from memory.vectors.base import RowMeta
+from memory.vectors.sqlite import SqliteVecStore
+
+DIMS = 16
+ROLES = ("user", "assistant", "system", "tool")
+
+
+def _shadow_state(connection: Connection, table: str) -> dict[str, list[tuple[object, ...]]]:
+    names = (
+        connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ? ESCAPE '!' ORDER BY name",
+            (f"{table}!_%",),
+        )
+        .scalars()
+        .all()
+    )
+    state = {}
+    for name in names:
+        if name.endswith("_info"):
+            continue
+        state[name] = [tuple(row) for row in connection.exec_driver_sql(f"SELECT * FROM {name} ORDER BY 1")]
+    return state
+
+
+def _rows(ids: list[int], rng: np.random.Generator) -> tuple[list[RowMeta], np.ndarray]:
+    metas = [RowMeta(i, i // 7 + 1, ROLES[i % 4], 1_700_000_000_000_000 + i) for i in ids]
+    return metas, rng.standard_normal((len(ids), DIMS)).astype(np.float32)
+
+
+@pytest.fixture
+def connection(memory_engine: sa.Engine) -> Connection:
+    connection = memory_engine.connect()
+    connection.begin()
+    yield connection
+    connection.rollback()
+    connection.close()
+
+
+def test_bulk_writes_match_vec0_inserts_byte_for_byte(
+    connection: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bulk, plain = SqliteVecStore(connection, 101, DIMS), SqliteVecStore(connection, 102, DIMS)
+    bulk.create()
+    plain.create()
+    rng = np.random.default_rng(3)
+    next_id = 1
+    # Batches that fill a chunk partly, exactly, across several chunks, and after deletions.
+    for size, deletes in [
+        (300, []),
+        (1000, [5, 17, 299]),
+        (724, []),
+        (2500, [1500, 1501, 4000]),
+        (3, []),
+        (2048, []),
+    ]:
+        metas, vectors = _rows(list(range(next_id, next_id + size)), rng)
+        next_id += size
+        bulk.insert(metas, vectors)  # >= 256 rows: direct chunk writes
+        monkeypatch.setattr(vec0_chunks, "layout_is_supported", lambda *a: False)
+        plain.insert(metas, vectors)  # vec0's own INSERTs
+        monkeypatch.undo()
+        if deletes:
+            bulk.delete(deletes)
+            plain.delete(deletes)
+    bulk_state = _shadow_state(connection, bulk.table)
+    plain_state = _shadow_state(connection, plain.table)
+    assert len(bulk_state) == 8 and len(bulk_state[f"{bulk.table}_rowids"]) == 6575 - 6
+    assert [name.replace("_101", "") for name in bulk_state] == [
+        name.replace("_102", "") for name in plain_state
+    ]
+    for (name, rows), plain_rows in zip(bulk_state.items(), plain_state.values(), strict=True):
+        assert rows == plain_rows, name
+    query = rng.standard_normal(DIMS).astype(np.float32).tobytes()
+    knn = "SELECT message_id, distance FROM {} WHERE embedding MATCH ? AND k = 50 AND conversation_id > 10"
+    assert (
+        connection.exec_driver_sql(knn.format(bulk.table), (query,)).all()
+        == connection.exec_driver_sql(knn.format(plain.table), (query,)).all()
+    )
+
+
+def test_chunks_read_back_what_was_written(connection: Connection) -> None:
+    store = SqliteVecStore(connection, 103, DIMS)
+    store.create()
+    rng = np.random.default_rng(4)
+    metas, vectors = _rows(list(range(1, 1500)), rng)
+    store.insert(metas, vectors)
+    store.delete([10, 11, 1400])
+    chunks = vec0_chunks.read_chunks(connection, store.table, DIMS, vectors=True, bits=True)
+    ids = np.concatenate([c.ids for c in chunks])
+    live = [i for i in range(1, 1500) if i not in (10, 11, 1400)]
+    assert ids.tolist() == live
+    read = np.concatenate([c.vectors for c in chunks if c.vectors is not None])
+    np.testing.assert_array_equal(read, vectors[np.array(live) - 1])
+    codes = np.concatenate([c.bits for c in chunks if c.bits is not None])
+    np.testing.assert_array_equal(
+        codes, np.packbits(vectors[np.array(live) - 1] > 0, axis=1, bitorder="little")
+    )
+    roles = np.concatenate([c.role_codes for c in chunks])
+    assert [ROLES_BY_CODE[c] for c in roles.tolist()] == [ROLES[i % 4] for i in live]
+    assert np.concatenate([c.conversation_ids for c in chunks]).tolist() == [i // 7 + 1 for i in live]
+
+
+ROLES_BY_CODE = {code: role for role, code in vec0_chunks.ROLE_CODES.items()}
+
+
+def test_a_duplicate_id_in_a_bulk_write_writes_nothing(connection: Connection) -> None:
+    store = SqliteVecStore(connection, 104, DIMS)
+    store.create()
+    rng = np.random.default_rng(5)
+    metas, vectors = _rows(list(range(1, 400)), rng)
+    store.insert(metas, vectors)
+    before = _shadow_state(connection, store.table)
+    assert len(before[f"{store.table}_rowids"]) == 399
+    clash, clash_vectors = _rows([*range(1000, 1300), 7], rng)
+    with pytest.raises(sa.exc.IntegrityError):
+        store.insert(clash, clash_vectors)
+    assert _shadow_state(connection, store.table) == before
+
+
+def test_a_table_made_by_another_sqlite_vec_version_is_not_touched_directly(
+    connection: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteVecStore(connection, 105, DIMS)
+    store.create()
+    assert vec0_chunks.layout_is_supported(connection, store.table)
+    monkeypatch.setattr(vec0_chunks, "SUPPORTED_VERSION", "v9.9.9")
+    assert not vec0_chunks.layout_is_supported(connection, store.table)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("wrote shadow tables of an unknown layout")
+
+    monkeypatch.setattr(vec0_chunks, "write_rows", refuse)
+    metas, vectors = _rows(list(range(1, 600)), np.random.default_rng(6))
+    store.insert(metas, vectors)
+    assert store.count() == 599
+
+
+def test_manager_fixture_stores_use_the_pinned_layout(memory_manager: memory.MemoryManager) -> None:
+    with memory.session_factory(memory_manager.engine)() as session:
+        assert vec0_chunks.layout_is_supported(session.connection(), "message_vectors_1")

@@ -1,0 +1,210 @@
+"""The in-memory index: exact like numpy, in step with every writer, quantized with high recall."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+import sqlalchemy as sa
+
+import memory
+from memory import MemoryManager, VectorRepository
+from memory.vectors import VectorIndex
+from memory.vectors.base import SearchFilter
+from memory.vectors.sqlite import SqliteVecStore
+
+DIMS = 64
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def clustered(rng: np.random.Generator, n: int, clusters: int = 40) -> npt.NDArray[np.float32]:
+    centres = rng.standard_normal((clusters, DIMS)).astype(np.float32)
+    matrix = centres[rng.integers(0, clusters, n)] + 0.35 * rng.standard_normal((n, DIMS)).astype(np.float32)
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+class _Fixed(memory.FakeEmbedder):
+    """Embeds 'v<i>' as row i of a fixed matrix, so tests control the geometry."""
+
+    def __init__(self, matrix: npt.NDArray[np.float32]) -> None:
+        super().__init__(DIMS, name="fixed")
+        self.matrix = matrix
+
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        return np.stack([self.matrix[int(t[1:])] for t in texts])
+
+
+@pytest.fixture
+def store(memory_url: str) -> tuple[MemoryManager, MemoryManager, npt.NDArray[np.float32], list[int]]:
+    """The same 3,000 clustered vectors, searched through an exact-index manager and a vec0-only one."""
+    rng = np.random.default_rng(11)
+    matrix = clustered(rng, 3000)
+    indexed = MemoryManager(memory_url, embedder=_Fixed(matrix))
+    plain = MemoryManager(memory_url, embedder=_Fixed(matrix), vector_index=None)
+    ids: list[int] = []
+    for c in range(6):
+        conversation = indexed.create_conversation(f"c{c}")
+        batch = [
+            {
+                "role": ("user", "assistant", "tool")[i % 3],
+                "content": f"v{c * 500 + i}",
+                "created_at": T0 + timedelta(minutes=i),
+            }
+            for i in range(500)
+        ]
+        ids += [m.id for m in indexed.add_messages(conversation.id, batch)]
+    yield indexed, plain, matrix, ids
+    indexed.close()
+    plain.close()
+
+
+def _numpy_top(
+    matrix: npt.NDArray[np.float32],
+    ids: list[int],
+    query: npt.NDArray[np.float32],
+    k: int,
+    keep: npt.NDArray[np.bool_] | None = None,
+) -> list[int]:
+    scores = matrix.astype(np.float64) @ query.astype(np.float64)
+    if keep is not None:
+        scores[~keep] = -np.inf
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [ids[i] for i in order if scores[i] > -np.inf]
+
+
+FILTERS = [
+    {},
+    {"conversation_id": 3},
+    {"roles": ["tool"]},
+    {"roles": ["user", "assistant"], "since": T0 + timedelta(minutes=100)},
+    {"conversation_id": 2, "since": T0 + timedelta(minutes=10), "until": T0 + timedelta(minutes=40)},
+]
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=[str(sorted(f)) for f in FILTERS])
+def test_exact_index_gives_numpy_and_vec0_answers(store, filters) -> None:  # type: ignore[no-untyped-def]
+    indexed, plain, matrix, ids = store
+    rng = np.random.default_rng(12)
+    conversation = np.repeat(np.arange(1, 7), 500)
+    role = np.array([("user", "assistant", "tool")[i % 3] for i in range(500)] * 6)
+    minute = np.tile(np.arange(500), 6)
+    keep = np.ones(3000, dtype=bool)
+    if "conversation_id" in filters:
+        keep &= conversation == filters["conversation_id"]
+    if "roles" in filters:
+        keep &= np.isin(role, filters["roles"])
+    if "since" in filters:
+        keep &= minute >= (filters["since"] - T0) / timedelta(minutes=1)
+    if "until" in filters:
+        keep &= minute < (filters["until"] - T0) / timedelta(minutes=1)
+    for query in clustered(rng, 5):
+        expected = _numpy_top(matrix, ids, query, 15, keep)
+        got = indexed.search(query, k=15, **filters)
+        from_vec0 = plain.search(query, k=15, **filters)
+        assert [h.message.id for h in got] == expected
+        assert [h.message.id for h in from_vec0] == expected
+        np.testing.assert_allclose([h.distance for h in got], [h.distance for h in from_vec0], atol=1e-5)
+    assert len(indexed._indexes[1]) == 3000  # the index answered, it did not defer to vec0
+
+
+def test_a_write_from_another_process_is_seen_by_the_next_search(store, memory_url: str) -> None:  # type: ignore[no-untyped-def]
+    indexed, _, matrix, ids = store
+    target = matrix[42] * -1.0  # far from everything stored so far
+    assert indexed.search(target, k=1)[0].message.id != ids[42]
+    # The other process writes with a vector given directly, through VectorRepository.
+    script = (
+        "import sys, numpy as np, memory\n"
+        "from datetime import datetime, UTC\n"
+        "vector = [float(x) for x in sys.argv[2].split(',')]\n"
+        "engine = memory.create_engine(sys.argv[1])\n"
+        "with memory.session_factory(engine, write=True).begin() as s:\n"
+        "    c = memory.Conversation(title='other process'); s.add(c); s.flush()\n"
+        "    m = memory.Message(conversation_id=c.id, role='user', content='from afar', content_hash='x')\n"
+        "    s.add(m); s.flush()\n"
+        "    space = s.get(memory.EmbeddingSpace, 1)\n"
+        "    memory.VectorRepository(s, space).add(m.id, vector, conversation_id=c.id, role='user',\n"
+        "        created_at=datetime.now(UTC))\n"
+        "    doomed = s.get(memory.Message, int(sys.argv[3])); s.delete(doomed)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, memory_url, ",".join(map(str, target.tolist())), str(ids[0])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    top = indexed.search(target, k=3)
+    assert top[0].message.content == "from afar" and top[0].distance < 1e-5
+    assert ids[0] not in {h.message.id for h in indexed.search(matrix[0], k=20)}  # deletions never come back
+
+
+def test_own_uncommitted_writes_are_searched_through_vec0(store) -> None:  # type: ignore[no-untyped-def]
+    indexed, _, matrix, _ = store
+    index = indexed._indexes.get(1) or VectorIndex(1, DIMS)
+    with memory.session_factory(indexed.engine, write=True)() as session:
+        space = session.get(memory.EmbeddingSpace, 1)
+        repository = VectorRepository(session, space, index=index)
+        conversation = memory.Conversation(title="uncommitted")
+        session.add(conversation)
+        session.flush()
+        message = memory.Message(conversation_id=conversation.id, role="user", content="x", content_hash="x")
+        session.add(message)
+        session.flush()
+        probe = -matrix[7]
+        repository.add(message.id, probe, conversation_id=conversation.id, role="user", created_at=T0)
+        assert repository.search(probe, k=1)[0][0] == message.id  # sees its own write
+        session.rollback()
+    assert indexed.search(-matrix[7], k=1)[0].message.content != "x"  # and the rollback left no trace
+
+
+def test_a_gap_in_the_log_rebuilds_the_index(store) -> None:  # type: ignore[no-untyped-def]
+    indexed, _, matrix, _ids = store
+    indexed.search(matrix[0], k=1)
+    conversation = indexed.create_conversation("late")
+    indexed.add_messages(conversation.id, [{"role": "user", "content": f"v{i}"} for i in range(5)])
+    with indexed.engine.begin() as connection:
+        connection.execute(
+            sa.text("DELETE FROM vector_changes WHERE seq < (SELECT max(seq) FROM vector_changes)")
+        )
+    hits = indexed.search(matrix[3], k=2)
+    assert {h.message.content for h in hits} == {"v3"} and len(hits) == 2
+    assert len(indexed._indexes[1]) == 3005
+
+
+def test_binary_index_rescores_its_candidates_exactly(memory_url: str) -> None:
+    rng = np.random.default_rng(21)
+    matrix = clustered(rng, 4000, clusters=200)
+    with MemoryManager(memory_url, embedder=_Fixed(matrix), vector_index="binary") as manager:
+        conversation = manager.create_conversation("many")
+        batch = [{"role": "user", "content": f"v{i}"} for i in range(4000)]
+        ids = [m.id for m in manager.add_messages(conversation.id, batch)]
+        queries = clustered(rng, 20, clusters=200)
+        for query in queries:
+            exact = {ids[i]: 1 - float(matrix[i] @ query) for i in range(4000)}
+            for hit in manager.search(query, k=10):
+                assert abs(hit.distance - exact[hit.message.id]) < 1e-5  # distances come from float vectors
+        assert manager._indexes[1].mode == "binary" and len(manager._indexes[1]) == 4000
+        # With every row a candidate, the quantized path must give the exact answer.
+        wide = VectorIndex(1, DIMS, mode="binary", rescore=1000)
+        with manager.engine.connect() as connection, connection.begin():
+            for query in queries:
+                got = wide.search(connection, query, 10, SearchFilter(conversation_id=conversation.id))
+                assert got is not None
+                assert [i for i, _ in got] == _numpy_top(matrix, ids, query, 10)
+
+
+def test_index_mode_is_validated(memory_url: str) -> None:
+    with pytest.raises(memory.ValidationError, match="vector_index"):
+        MemoryManager(memory_url, embedder=memory.FakeEmbedder(8), vector_index="fast")  # type: ignore[arg-type]
+
+
+def test_index_search_directly(memory_engine: sa.Engine) -> None:
+    with memory_engine.connect() as connection, connection.begin():
+        store = SqliteVecStore(connection, 1, 384)
+        index = VectorIndex(1, 384)
+        assert index.search(connection, np.ones(384, dtype=np.float32), 5, SearchFilter()) == []
+        assert store.count() == 0

@@ -1,107 +1,341 @@
-"""Search benchmark: vec0 MATCH (through VectorRepository) against numpy exact and the bandwidth bound.
+"""Search benchmark: every search path against the memory-bandwidth bound, side by side in one run.
 
-    .venv/bin/python bench/search.py --sizes 10000,100000 [--queries 30]
+    .venv/bin/python bench/search.py                      # 10k and 100k vectors
+    .venv/bin/python bench/search.py --million            # 10k, 100k and 1M
+    .venv/bin/python bench/search.py --sizes 20000 --queries 20
 
-Prints a table and writes bench/results/search.json. The bound is the time to read the vectors once
-(N x dims x 4 bytes) at the memory read bandwidth measured in the same run.
+Vectors are real all-MiniLM-L6-v2 embeddings of 40,000 real sentences (bench/real_vectors.py), and
+past 40k copies of them with small noise; queries are embeddings of held-out sentences. Each store
+is built through the public API (MemoryManager.add_conversations with precomputed vectors: one
+conversation of 1,000 messages, the rest in conversations of 10), which gives the ingest rate.
+Each search method then runs in its own process, so its peak RSS is its own:
+
+- vec0 MATCH: VectorRepository without an index (sqlite-vec's brute-force KNN)
+- exact: VectorRepository with the "exact" VectorIndex (float32 in RAM)
+- numpy: a bare numpy matrix @ query + argpartition over the same vectors
+- binary: the opt-in quantized index (sign bits in RAM, float rescoring), with recall@10
+- scoped: the exact index, restricted to the 1,000-message conversation
+
+The bound is the time to read N x 384 x 4 bytes once at the read bandwidth measured in this run
+(two threads summing a 1 GiB array). Prints a table, writes bench/results/search.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
+import numpy.typing as npt
 
-import memory
-from memory import EmbeddingSpace, VectorRepository
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
+import memory  # noqa: E402
+from bench.real_vectors import real_embeddings, scaled_embeddings  # noqa: E402
+from memory import EmbeddingSpace, MemoryManager, VectorRepository  # noqa: E402
+from memory.vectors import VectorIndex  # noqa: E402
+from memory.vectors.vec0_chunks import read_chunks  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+CACHE = RESULTS / "cache"
+BASE = 40_000
+HELD_OUT = 200
 DIMS = 384
-RESULTS = Path(__file__).resolve().parent / "results"
+K = 10
+SCOPED_MESSAGES = 1000
 
 
-def read_bandwidth(rng: np.random.Generator) -> float:
-    """Bytes per second for one sequential read of a 1 GiB float32 array (best of 5)."""
-    block = rng.standard_normal(256 * 1024 * 1024, dtype=np.float32)
-    best = min(_timed(block.sum) for _ in range(5))
+class _Named(memory.FakeEmbedder):
+    """Stands in for the model: the store is built from precomputed vectors, queries are vectors."""
+
+    def __init__(self) -> None:
+        super().__init__(DIMS, name="all-MiniLM-L6-v2 (precomputed)")
+
+
+# -- measuring ------------------------------------------------------------------------------------------
+
+
+def read_bandwidth() -> float:
+    """Bytes per second for two threads each summing half of a 1 GiB float32 array (best of 5)."""
+    block = np.ones(256 * 1024 * 1024, dtype=np.float32)
+    halves = [block[: len(block) // 2], block[len(block) // 2 :]]
+
+    def both() -> None:
+        threads = [threading.Thread(target=half.sum) for half in halves]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    best = min(_timed(both) for _ in range(5))
     return block.nbytes / best
 
 
-def _timed(function: object) -> float:
+def _timed(function: Callable[[], object]) -> float:
     start = time.perf_counter()
-    function()  # type: ignore[operator]
+    function()
     return time.perf_counter() - start
 
 
-def build_store(path: Path, vectors: np.ndarray) -> sa.Engine:
+def _stats(samples_s: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples_s)
+    return statistics.median(ordered) * 1000, ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+# -- building a store ------------------------------------------------------------------------------------
+
+
+def build_store(path: Path, vectors: npt.NDArray[np.float32]) -> dict[str, Any]:
+    """Ingest through MemoryManager.add_conversations with precomputed vectors; returns timings."""
     url = f"sqlite:///{path}"
-    memory.upgrade(url)
-    engine = memory.create_engine(url)
     n = len(vectors)
-    with engine.begin() as connection:
-        connection.exec_driver_sql(
-            "INSERT INTO conversations (id, created_at, updated_at, metadata) "
-            "VALUES (1, '2026-01-01', '2026-01-01', '{}')"
+    started = time.perf_counter()
+    with MemoryManager(url, embedder=_Named(), vector_index=None) as manager:
+        scoped = min(SCOPED_MESSAGES, n)
+        manager.add_conversations(
+            [
+                {
+                    "title": "the long conversation",
+                    "messages": [
+                        {"role": ("user", "assistant")[i % 2], "content": f"message {i}"}
+                        for i in range(scoped)
+                    ],
+                    "vectors": vectors[:scoped],
+                }
+            ]
         )
-        connection.exec_driver_sql(
-            "INSERT INTO messages (id, conversation_id, role, content, created_at, metadata, content_hash) "
-            "VALUES (?, 1, 'user', '', '2026-01-01', '{}', '')",
-            [(i + 1,) for i in range(n)],
-        )
-        connection.exec_driver_sql(
-            "INSERT INTO message_vectors_1 (message_id, conversation_id, role, created_at, embedding) "
-            "VALUES (?, 1, 'user', 0, ?)",
-            [(i + 1, vectors[i].tobytes()) for i in range(n)],
-        )
-    return engine
+        position = scoped
+        while position < n:
+            batch = []
+            for _ in range(100):  # 100 conversations of 10 messages per call
+                if position >= n:
+                    break
+                size = min(10, n - position)
+                batch.append(
+                    {
+                        "title": f"conversation at {position}",
+                        "messages": [
+                            {"role": ("user", "assistant")[i % 2], "content": f"message {position + i}"}
+                            for i in range(size)
+                        ],
+                        "vectors": vectors[position : position + size],
+                    }
+                )
+                position += size
+            manager.add_conversations(batch)
+    seconds = time.perf_counter() - started
+    return {
+        "ingest_s": round(seconds, 2),
+        "ingest_per_s": round(n / seconds),
+        "file_mb": path.stat().st_size / 1e6,
+        "rows_mb": _rows_only_mb(path),
+    }
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+def _rows_only_mb(path: Path) -> float:
+    """Size of a database holding only the conversations and messages rows (no vectors)."""
+    rows = path.with_name(path.name + ".rows")
+    rows.unlink(missing_ok=True)
+    engine = memory.create_engine(f"sqlite:///{path}")
+    raw = engine.raw_connection()  # driver-level autocommit: ATTACH cannot run inside a transaction
+    try:
+        cursor = raw.cursor()
+        cursor.execute("ATTACH DATABASE ? AS rows_only", (str(rows),))
+        cursor.execute("BEGIN")
+        cursor.execute("CREATE TABLE rows_only.conversations AS SELECT * FROM conversations")
+        cursor.execute("CREATE TABLE rows_only.messages AS SELECT * FROM messages")
+        cursor.execute("COMMIT")
+        cursor.execute("DETACH DATABASE rows_only")
+    finally:
+        raw.close()
+    engine.dispose()
+    size = rows.stat().st_size / 1e6
+    rows.unlink()
+    return size
 
 
-def run(size: int, queries: int, bandwidth: float, rng: np.random.Generator) -> list[dict[str, object]]:
-    vectors = rng.standard_normal((size, DIMS), dtype=np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+# -- one method, in its own process ----------------------------------------------------------------------
+
+
+def worker(method: str, url: str, queries: npt.NDArray[np.float32], repeats: int) -> dict[str, Any]:
+    engine = memory.create_engine(url)
+    factory = memory.session_factory(engine)
+    result: dict[str, Any] = {"method": method}
+    with factory() as session:
+        space = session.get(EmbeddingSpace, 1)
+        assert space is not None
+        if method == "numpy":
+            started = time.perf_counter()
+            connection = session.connection()
+            chunks = read_chunks(connection, "message_vectors_1", DIMS, vectors=True, bits=False)
+            total = sum(len(c.ids) for c in chunks)
+            matrix = np.empty((total, DIMS), dtype=np.float32)
+            ids = np.empty(total, dtype=np.int64)
+            at = 0
+            for chunk in chunks:
+                assert chunk.vectors is not None
+                matrix[at : at + len(chunk.ids)] = chunk.vectors
+                ids[at : at + len(chunk.ids)] = chunk.ids
+                at += len(chunk.ids)
+            del chunks
+            result["build_s"] = round(time.perf_counter() - started, 2)
+
+            def search(query: npt.NDArray[np.float32]) -> list[int]:
+                scores = matrix @ query
+                top = np.argpartition(scores, len(scores) - K)[len(scores) - K :]
+                return ids[top[np.argsort(-scores[top])]].tolist()
+        else:
+            mode = {"vec0": None, "exact": "exact", "scoped": "exact", "binary": "binary"}[method]
+            index = None if mode is None else VectorIndex(1, DIMS, mode=mode)  # type: ignore[arg-type]
+            repository = VectorRepository(session, space, index=index)
+            conversation = 1 if method == "scoped" else None
+            started = time.perf_counter()
+            repository.search(queries[0], k=K, conversation_id=conversation)  # builds the index
+            result["build_s"] = round(time.perf_counter() - started, 2)
+
+            def search(query: npt.NDArray[np.float32]) -> list[int]:
+                return [i for i, _ in repository.search(query, k=K, conversation_id=conversation)]
+
+        answers, samples = [], []
+        for _ in range(repeats):
+            for query in queries:
+                started = time.perf_counter()
+                answers.append(search(query))
+                samples.append(time.perf_counter() - started)
+        result["median_ms"], result["p95_ms"] = _stats(samples)
+        result["answers"] = answers[: len(queries)]
+    engine.dispose()
+    result["peak_rss_mb"] = _peak_rss_mb()
+    return result
+
+
+def run_worker(method: str, url: str, queries_path: Path, queries: int, repeats: int) -> dict[str, Any]:
+    out = queries_path.with_name(f"{method}.json")
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        method,
+        "--db",
+        url,
+        "--query-file",
+        str(queries_path),
+        "--queries",
+        str(queries),
+        "--repeats",
+        str(repeats),
+        "--out",
+        str(out),
+    ]
+    subprocess.run(command, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return dict(json.loads(out.read_text()))
+
+
+# -- the table -------------------------------------------------------------------------------------------
+
+
+def measure(
+    size: int, queries: npt.NDArray[np.float32], bandwidth: float, tmp: Path, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    base = real_embeddings(BASE + HELD_OUT, CACHE)[:BASE]
+    vectors = base[:size].copy() if size <= BASE else scaled_embeddings(base, size, seed=size)
+    path = tmp / f"store-{size}.db"
+    build = build_store(path, vectors)
+    scoped_truth = _truth(vectors[: min(SCOPED_MESSAGES, size)], queries, offset=0)
+    truth = _truth(vectors, queries, offset=0)
+    del vectors
+    query_file = tmp / f"queries-{size}.npy"
+    np.save(query_file, queries)
     bound_ms = size * DIMS * 4 / bandwidth * 1000
-    probes = rng.standard_normal((queries, DIMS), dtype=np.float32)
-    rows: list[dict[str, object]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.db"
-        engine = build_store(path, vectors)
-        with memory.session_factory(engine)() as session:
-            repository = VectorRepository(session, session.query(EmbeddingSpace).filter_by(id=1).one())
-            repository.search(probes[0], k=10)  # warm the page cache
-            samples = [_timed(lambda q=q: repository.search(q, k=10)) * 1000 for q in probes]
-            rows.append(_row("vec0 MATCH", size, samples, bound_ms, path.stat().st_size))
-        engine.dispose()
-    samples = [_timed(lambda q=q: np.argpartition(-(vectors @ q), 10)[:10]) * 1000 for q in probes]
-    rows.append(_row("numpy exact", size, samples, bound_ms, None))
+    scoped_bound_ms = min(SCOPED_MESSAGES, size) * DIMS * 4 / bandwidth * 1000
+    rows = []
+    for method in ("vec0", "exact", "numpy", "binary", "scoped"):
+        few = method == "vec0" and size >= 500_000  # vec0 takes ~0.6 s a query at 1M
+        result = run_worker(
+            method, f"sqlite:///{path}", query_file, 10 if few else len(queries), 1 if few else args.repeats
+        )
+        expected = scoped_truth if method == "scoped" else truth
+        recall = float(
+            np.mean(
+                [
+                    len(set(got) & set(want)) / K
+                    for got, want in zip(result.pop("answers"), expected, strict=False)
+                ]
+            )
+        )
+        bound = scoped_bound_ms if method == "scoped" else bound_ms
+        rows.append(
+            {
+                "vectors": size,
+                "method": method,
+                "median_ms": round(result["median_ms"], 3),
+                "p95_ms": round(result["p95_ms"], 3),
+                "bound_ms": round(bound, 3),
+                "x_bound": round(result["median_ms"] / bound, 2),
+                "recall_at_10": round(recall, 3),
+                "build_s": result["build_s"],
+                "peak_rss_mb": result["peak_rss_mb"],
+                "file_mb": round(build["file_mb"], 1),
+                "file_vs_raw": round(build["file_mb"] / (size * DIMS * 4 / 1e6 + build["rows_mb"]), 3),
+                "ingest_per_s": build["ingest_per_s"],
+            }
+        )
+        print(_format(rows[-1:], header=not any(r for r in rows[:-1])), flush=True)
+    path.unlink()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
     return rows
 
 
-def _row(
-    method: str, size: int, samples: list[float], bound_ms: float, file_bytes: int | None
-) -> dict[str, object]:
-    median, p95 = percentiles(samples)
-    return {
-        "method": method,
-        "vectors": size,
-        "median_ms": round(median, 3),
-        "p95_ms": round(p95, 3),
-        "bound_ms": round(bound_ms, 3),
-        "ratio_to_bound": round(median / bound_ms, 2),
-        "file_mb": None if file_bytes is None else round(file_bytes / 1e6, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }
+def _truth(
+    vectors: npt.NDArray[np.float32], queries: npt.NDArray[np.float32], offset: int
+) -> list[list[int]]:
+    """Exact top-10 message ids (ids are row + 1: the store is built in row order)."""
+    answers = []
+    for query in queries:
+        scores = vectors @ query
+        top = np.argpartition(scores, len(scores) - K)[len(scores) - K :]
+        answers.append((top[np.argsort(-scores[top])] + 1 + offset).tolist())
+    return answers
+
+
+COLUMNS = [
+    "vectors",
+    "method",
+    "median_ms",
+    "p95_ms",
+    "bound_ms",
+    "x_bound",
+    "recall_at_10",
+    "build_s",
+    "peak_rss_mb",
+    "file_mb",
+    "file_vs_raw",
+    "ingest_per_s",
+]
+
+
+def _format(rows: list[dict[str, Any]], *, header: bool) -> str:
+    lines = ["".join(f"{c:>14}" for c in COLUMNS)] if header else []
+    lines += ["".join(f"{row[c]!s:>14}" for c in COLUMNS) for row in rows]
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -109,32 +343,41 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated vector counts")
-    parser.add_argument("--queries", type=int, default=30)
+    parser.add_argument("--million", action="store_true", help="add 1,000,000 to the sizes")
+    parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=3, help="passes over the queries per method")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--query-file", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    rng = np.random.default_rng(7)
-    bandwidth = read_bandwidth(rng)
-    rows: list[dict[str, object]] = []
-    for size in (int(s) for s in args.sizes.split(",")):
-        rows += run(size, args.queries, bandwidth, rng)
-    columns = [
-        "method",
-        "vectors",
-        "median_ms",
-        "p95_ms",
-        "bound_ms",
-        "ratio_to_bound",
-        "file_mb",
-        "peak_rss_mb",
-    ]
-    print(f"read bandwidth: {bandwidth / 1e9:.1f} GB/s")
-    print("".join(f"{c:>15}" for c in columns))
-    for r in rows:
-        print("".join(f"{'-' if r[c] is None else r[c]!s:>15}" for c in columns))
+    if args.worker:
+        queries = np.load(args.query_file)[: args.queries]
+        Path(args.out).write_text(json.dumps(worker(args.worker, args.db, queries, args.repeats)))
+        return
+
+    sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.million else [])
+    held_out = real_embeddings(BASE + HELD_OUT, CACHE)[BASE:]
+    queries = held_out[: args.queries]
+    bandwidth = read_bandwidth()
+    print(
+        f"read bandwidth (2 threads): {bandwidth / 1e9:.1f} GB/s; k={K}; {len(queries)} queries x {args.repeats}"
+    )
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(dir=RESULTS if RESULTS.exists() else None) as tmp:
+        for size in sizes:
+            rows += measure(size, queries, bandwidth, Path(tmp), args)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "search.json"
     out.write_text(
         json.dumps(
-            {"when": datetime.now(UTC).isoformat(), "bandwidth_gbps": bandwidth / 1e9, "rows": rows}, indent=2
+            {
+                "when": datetime.now(UTC).isoformat(),
+                "bandwidth_gbps": bandwidth / 1e9,
+                "command": " ".join(sys.argv),
+                "rows": rows,
+            },
+            indent=2,
         )
     )
     print(f"wrote {out}")

@@ -7,13 +7,14 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from memory.errors import DuplicateError, NotFoundError, ValidationError
-from memory.models import Conversation, Message, utcnow
+from memory.models import Conversation, Message, UTCDateTime, utcnow
 from memory.vectors.validation import check_datetime, check_id, check_role
 
 DEFAULT_MAX_CONTENT_BYTES: Final = 1024 * 1024
@@ -99,6 +100,39 @@ def _draft(raw: Any, max_bytes: int) -> MessageDraft:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class NewConversation:
+    """A validated conversation, not yet stored."""
+
+    title: str | None
+    metadata: dict[str, Any]
+    source_id: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message just inserted: its id and the column values written."""
+
+    id: int
+    row: dict[str, Any]
+
+    def attributes(self) -> dict[str, Any]:
+        """The row keyed by model attribute names (`meta` for the `metadata` column)."""
+        attributes = dict(self.row)
+        attributes["meta"] = attributes.pop("metadata")
+        return attributes
+
+
+_CONVERSATIONS: Final = sa.table("conversations", sa.column("id"), sa.column("updated_at", UTCDateTime()))
+_Row = TypeVar("_Row", Conversation, Message)
+
+
+def _detached(row: _Row) -> _Row:
+    make_transient_to_detached(row)
+    return row
+
+
 class ConversationRepository:
     """Conversations and messages inside `session`'s transaction; unknown ids raise `NotFoundError`."""
 
@@ -113,19 +147,38 @@ class ConversationRepository:
         source_id: str | None = None,
         created_at: datetime | None = None,
     ) -> Conversation:
-        if source_id is not None and self.find_by_source(source_id) is not None:
-            raise DuplicateError(f"a conversation with source id {source_id!r} already exists")
-        created_at = created_at or utcnow()
-        conversation = Conversation(
-            title=title,
-            meta=metadata or {},
-            source_id=source_id,
-            created_at=created_at,
-            updated_at=created_at,
-        )
-        self.session.add(conversation)
-        self.session.flush()
+        (conversation,) = self.create_many([NewConversation(title, metadata or {}, source_id, created_at)])
         return conversation
+
+    def create_many(self, specs: list[NewConversation]) -> list[Conversation]:
+        """Insert conversations with one multi-row INSERT ... RETURNING; they come back detached."""
+        source_ids = [spec.source_id for spec in specs if spec.source_id is not None]
+        if len(set(source_ids)) != len(source_ids):
+            raise DuplicateError("two conversations of the batch have the same source id")
+        for start in range(0, len(source_ids), 500):
+            chunk = source_ids[start : start + 500]
+            taken = self.session.scalars(
+                sa.select(Conversation.source_id).where(Conversation.source_id.in_(chunk)).limit(1)
+            ).first()
+            if taken is not None:
+                raise DuplicateError(f"a conversation with source id {taken!r} already exists")
+        now = utcnow()
+        rows = [
+            {
+                "title": spec.title,
+                "metadata": spec.metadata,
+                "source_id": spec.source_id,
+                "created_at": spec.created_at or now,
+                "updated_at": spec.created_at or now,
+            }
+            for spec in specs
+        ]
+        ids = self._insert(Conversation.__table__, rows)
+        rows = [{**row, "meta": row.pop("metadata")} for row in rows]
+        return [
+            _detached(Conversation(id=conversation_id, **row))
+            for conversation_id, row in zip(ids, rows, strict=True)
+        ]
 
     def find_by_source(self, source_id: str) -> Conversation | None:
         return self.session.scalars(
@@ -170,35 +223,81 @@ class ConversationRepository:
     def add(
         self, conversation: Conversation, drafts: list[MessageDraft], *, now: datetime | None = None
     ) -> list[Message]:
-        """Store messages; those without a time get `now`, which also becomes the conversation's
-        `updated_at` (imports pass the time of their last message).
+        """Store messages; see `insert_messages`. They come back detached, every column loaded."""
+        stored = self.insert_messages([(conversation, drafts, now)])
+        return [_detached(Message(id=row.id, **row.attributes())) for row in stored]
 
-        One multi-row INSERT ... RETURNING rather than the unit of work: bulk imports add thousands of
-        messages per call. The returned messages are detached, with every column loaded.
+    def insert_messages(
+        self, batches: list[tuple[Conversation, list[MessageDraft], datetime | None]]
+    ) -> list[StoredMessage]:
+        """Store the messages of several conversations with one multi-row INSERT ... RETURNING (bulk
+        loads add thousands per call, so no ORM objects are made here). A message without a time
+        gets its batch's `now` (default: the current time), which also becomes the conversation's
+        `updated_at`."""
+        current = utcnow()
+        rows: list[dict[str, Any]] = []
+        touched: list[dict[str, Any]] = []
+        for conversation, drafts, now in batches:
+            now = now or current
+            touched.append({"touched_id": conversation.id, "touched_at": now})
+            rows += [
+                {
+                    "conversation_id": conversation.id,
+                    "role": draft.role,
+                    "content": draft.content,
+                    "metadata": draft.metadata,
+                    "created_at": draft.created_at or now,
+                    "content_hash": draft.content_hash,
+                }
+                for draft in drafts
+            ]
+        if not rows:
+            return []
+        ids = self._insert(Message.__table__, rows)
+        self.session.execute(
+            sa.update(_CONVERSATIONS)
+            .where(_CONVERSATIONS.c.id == sa.bindparam("touched_id"))
+            .values(updated_at=sa.bindparam("touched_at")),
+            touched,
+        )
+        for conversation, _, now in batches:
+            # Mirror the new time on the caller's object without making the session flush it again.
+            set_committed_value(conversation, "updated_at", now or current)
+        return [StoredMessage(message_id, row) for message_id, row in zip(ids, rows, strict=True)]
+
+    def _insert(self, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert rows, returning their new ids in order.
+
+        On SQLite the ids are allocated here (max(id) + 1 ...), so the rows go in with one
+        executemany: SQLite cannot promise the order of RETURNING rows, and SQLAlchemy then falls back
+        to one statement per row. Writers hold the write lock (BEGIN IMMEDIATE) for the whole
+        transaction, so no other connection can take those ids in between.
         """
-        now = now or utcnow()
-        rows = [
-            {
-                "conversation_id": conversation.id,
-                "role": draft.role,
-                "content": draft.content,
-                "meta": draft.metadata,
-                "created_at": draft.created_at or now,
-                "content_hash": draft.content_hash,
-            }
-            for draft in drafts
-        ]
-        ids = self.session.scalars(
-            sa.insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
-        ).all()
-        conversation.updated_at = now
-        self.session.flush()
-        messages = []
-        for message_id, row in zip(ids, rows, strict=True):
-            message = Message(id=message_id, **row)
-            make_transient_to_detached(message)
-            messages.append(message)
-        return messages
+        connection = self.session.connection()
+        if connection.dialect.name == "sqlite":
+            first = connection.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
+            ids = list(range(int(first) + 1, int(first) + 1 + len(rows)))
+            # The statement is compiled by SQLAlchemy and the values go through each column type's own
+            # bind processor; only the per-row bookkeeping of Connection.execute is skipped (bulk loads
+            # spend most of their time there otherwise).
+            statement = sa.insert(table).compile(dialect=connection.dialect, column_keys=["id", *rows[0]])
+            names = list(statement.positiontup or [])  # the order of the statement's "?" marks
+            processors = [table.c[name].type.bind_processor(connection.dialect) for name in names]
+            params = [
+                tuple(
+                    value if process is None else process(value)
+                    for value, process in zip(
+                        ((new_id if name == "id" else row[name]) for name in names), processors, strict=True
+                    )
+                )
+                for new_id, row in zip(ids, rows, strict=True)
+            ]
+            connection.exec_driver_sql(str(statement), params)
+            return ids
+        result = connection.execute(
+            sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        )
+        return [int(new_id) for new_id in result.scalars()]
 
     def get_message(self, message_id: int) -> Message:
         message_id = check_id(message_id, "message_id")

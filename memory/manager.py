@@ -5,20 +5,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Final, Self
 
 import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from memory.conversations import (
     DEFAULT_MAX_CONTENT_BYTES,
     ConversationRepository,
     MessageDraft,
+    NewConversation,
+    StoredMessage,
     check_content,
     check_metadata,
     draft_messages,
@@ -38,6 +41,18 @@ from memory.search import SearchHit, search_messages
 from memory.spaces import SpaceInfo, SpaceRepository, describe, matches
 from memory.vectors import INDEX_MODES, IndexMode, VectorIndex, VectorRepository, VectorRow
 from memory.vectors.validation import as_matrix, check_datetime, check_id, check_k, check_roles
+
+_CONVERSATION_KEYS: Final = frozenset({"title", "metadata", "messages", "source_id", "created_at", "vectors"})
+
+
+@dataclass(frozen=True, slots=True)
+class _ConversationDraft:
+    title: str | None
+    metadata: dict[str, Any]
+    source_id: str | None
+    created_at: datetime | None
+    drafts: list[MessageDraft]
+    vectors: Any
 
 
 class MemoryManager:
@@ -129,22 +144,57 @@ class MemoryManager:
         `source_id` is the conversation's id in an external source (an import file); a second
         conversation with the same source id raises `DuplicateError`. `vectors`, as in `add_messages`.
         """
-        if title is not None:
-            check_content(title, self._max_content_bytes, "title")
-        meta = check_metadata(metadata, self._max_content_bytes)
-        if source_id is not None:
-            check_content(source_id, 255, "source_id")
-        if created_at is not None:
-            created_at = check_datetime(created_at, "created_at")
-        drafts = draft_messages(messages, self._max_content_bytes) if messages is not None else []
-        matrix = self._vectors_before_writing(drafts, vectors)
+        item = {
+            "title": title,
+            "metadata": metadata,
+            "messages": messages,
+            "source_id": source_id,
+            "created_at": created_at,
+            "vectors": vectors,
+        }
+        (conversation,) = self.add_conversations([item])
+        return conversation
+
+    def add_conversations(self, conversations: Iterable[Mapping[str, Any]]) -> list[Conversation]:
+        """Create many conversations with their messages in one transaction: all or nothing.
+
+        Each item is a dict with the keyword arguments of `create_conversation` (`title`, `metadata`,
+        `messages`, `source_id`, `created_at`, `vectors`), all optional. Texts are embedded together.
+        """
+        if isinstance(conversations, Mapping | str | bytes):
+            raise ValidationError("conversations must be an iterable of dicts")
+        items = [self._conversation_draft(index, item) for index, item in enumerate(conversations)]
+        if not items:
+            raise ValidationError("conversations is empty: nothing to add")
+        to_embed = [draft for item in items if item.vectors is None for draft in item.drafts]
+        embedded = iter(self._vectors_before_writing(to_embed))
+        matrices = [
+            self._vectors_before_writing(item.drafts, item.vectors)
+            if item.vectors is not None
+            else np.array([next(embedded) for _ in item.drafts], dtype=np.float32).reshape(
+                -1, self._embedder.dimensions
+            )
+            for item in items
+        ]
         with self._writing() as session:
-            repository = ConversationRepository(session)
-            conversation = repository.create(title, meta, source_id=source_id, created_at=created_at)
-            if drafts:
-                latest = max((d.created_at for d in drafts if d.created_at), default=None)
-                self._store(session, conversation, drafts, matrix, now=latest or created_at)
-            return conversation
+            created = ConversationRepository(session).create_many(
+                [
+                    NewConversation(item.title, item.metadata, item.source_id, item.created_at)
+                    for item in items
+                ]
+            )
+            batches = [
+                (
+                    conversation,
+                    item.drafts,
+                    matrix,
+                    max((d.created_at for d in item.drafts if d.created_at), default=None) or item.created_at,
+                )
+                for conversation, item, matrix in zip(created, items, matrices, strict=True)
+                if item.drafts
+            ]
+            self._store_many(session, batches)
+            return created
 
     def find_conversation(self, source_id: str) -> Conversation | None:
         """The conversation imported with this source id, if any."""
@@ -406,19 +456,54 @@ class MemoryManager:
         conversation: Conversation,
         drafts: list[MessageDraft],
         matrix: npt.NDArray[np.float32],
-        *,
-        now: datetime | None = None,
     ) -> list[Message]:
+        stored = self._store_many(session, [(conversation, drafts, matrix, None)])
+        return [_detached_message(row) for row in stored]
+
+    def _store_many(
+        self,
+        session: Session,
+        batches: list[tuple[Conversation, list[MessageDraft], npt.NDArray[np.float32], datetime | None]],
+    ) -> list[StoredMessage]:
+        """Insert the messages of each conversation, then all their vectors in one bulk write."""
+        if not batches:
+            return []
         space = self._checked_space(session)
-        stored = ConversationRepository(session).add(conversation, drafts, now=now)
+        stored = ConversationRepository(session).insert_messages(
+            [(c, drafts, now) for c, drafts, _, now in batches]
+        )
         VectorRepository(session, space).add_matrix(
             [m.id for m in stored],
-            matrix,
-            conversation_ids=conversation.id,
-            roles=[m.role for m in stored],
-            created_at=[m.created_at for m in stored],
+            np.concatenate([matrix for _, _, matrix, _ in batches]),
+            conversation_ids=[m.row["conversation_id"] for m in stored],
+            roles=[m.row["role"] for m in stored],
+            created_at=[m.row["created_at"] for m in stored],
         )
         return stored
+
+    def _conversation_draft(self, index: int, item: Any) -> _ConversationDraft:
+        if not isinstance(item, Mapping):
+            raise ValidationError(f"conversation {index}: expected a dict, got {type(item).__name__}")
+        unknown = set(item) - _CONVERSATION_KEYS
+        if unknown:
+            raise ValidationError(f"conversation {index}: unknown keys {sorted(map(str, unknown))}")
+        try:
+            title, source_id, created_at = item.get("title"), item.get("source_id"), item.get("created_at")
+            if title is not None:
+                check_content(title, self._max_content_bytes, "title")
+            if source_id is not None:
+                check_content(source_id, 255, "source_id")
+            messages = item.get("messages")
+            return _ConversationDraft(
+                title=title,
+                metadata=check_metadata(item.get("metadata"), self._max_content_bytes),
+                source_id=source_id,
+                created_at=None if created_at is None else check_datetime(created_at, "created_at"),
+                drafts=draft_messages(messages, self._max_content_bytes) if messages is not None else [],
+                vectors=item.get("vectors"),
+            )
+        except ValidationError as exc:
+            raise type(exc)(f"conversation {index}: {exc}") from None
 
     def _vectors_for(
         self, session: Session, space: EmbeddingSpace, drafts: list[MessageDraft]
@@ -460,6 +545,12 @@ class MemoryManager:
     ) -> dict[str, npt.NDArray[np.float32]]:
         texts = {m.content_hash: m.content for m in messages}
         return dict(zip(texts, self._embed(list(texts.values()), embedder), strict=True))
+
+
+def _detached_message(stored: StoredMessage) -> Message:
+    message = Message(id=stored.id, **stored.attributes())
+    make_transient_to_detached(message)
+    return message
 
 
 def _messages_after(session: Session, last_id: int, limit: int) -> list[Message]:

@@ -349,3 +349,54 @@ def test_a_lock_held_past_the_busy_timeout_is_a_typed_error(
     assert memory_manager.stats()["messages"] == 0
     impatient.dispose()
     holder.dispose()
+
+
+def test_add_conversations_in_one_transaction_with_given_vectors(memory_manager: MemoryManager) -> None:
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((3, 384)).astype(np.float32)
+    created = memory_manager.add_conversations(
+        [
+            {
+                "title": "given",
+                "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
+                "vectors": vectors[:2],
+            },
+            {"title": "embedded", "messages": [{"role": "user", "content": "embedded by the fake model"}]},
+            {"title": "empty", "source_id": "ext-1"},
+        ]
+    )
+    assert [c.title for c in created] == ["given", "embedded", "empty"]
+    assert memory_manager.search(vectors[1], k=1)[0].message.content == "b"
+    assert (
+        memory_manager.search("embedded by the fake model", k=1)[0].message.content
+        == "embedded by the fake model"
+    )
+    before = memory_manager.stats()
+    for bad in (
+        [{"title": "ok"}, {"title": "dup", "source_id": "ext-1"}],
+        [{"title": "ok"}, {"messages": [{"role": "user", "content": "x"}], "vectors": vectors}],
+        [
+            {"title": "ok"},
+            {"messages": [{"role": "user", "content": "x"}], "vectors": [[float("nan")] * 384]},
+        ],
+        [{"title": "ok"}, {"colour": "blue"}],
+        [],
+    ):
+        with pytest.raises(memory.MemoryStoreError):
+            memory_manager.add_conversations(bad)
+    assert memory_manager.stats() == before
+
+
+def test_add_messages_with_precomputed_vectors(memory_manager: MemoryManager) -> None:
+    conversation = memory_manager.create_conversation("bulk")
+    vectors = np.random.default_rng(6).standard_normal((600, 384)).astype(np.float32)
+    stored = memory_manager.add_messages(
+        conversation.id, [{"role": "user", "content": f"row {i}"} for i in range(600)], vectors=vectors
+    )
+    assert len(stored) == 600 and memory_manager.stats()["vectors"] == {1: 600}
+    assert memory_manager.search(vectors[123], k=1)[0].message.id == stored[123].id
+    with pytest.raises(memory.DimensionMismatchError):
+        memory_manager.add_messages(conversation.id, [{"role": "user", "content": "x"}], vectors=[[0.1] * 3])
+    with pytest.raises(memory.ValidationError, match="2 vectors for 1 messages"):
+        memory_manager.add_messages(conversation.id, [{"role": "user", "content": "x"}], vectors=vectors[:2])
+    assert memory_manager.stats()["messages"] == 600

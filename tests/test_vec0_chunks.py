@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 import memory
 from memory.vectors import vec0_chunks
-from memory.vectors.base import RowMeta
+from memory.vectors.base import VectorColumns
 from memory.vectors.sqlite import SqliteVecStore
 
 DIMS = 16
@@ -33,9 +33,14 @@ def _shadow_state(connection: Connection, table: str) -> dict[str, list[tuple[ob
     return state
 
 
-def _rows(ids: list[int], rng: np.random.Generator) -> tuple[list[RowMeta], np.ndarray]:
-    metas = [RowMeta(i, i // 7 + 1, ROLES[i % 4], 1_700_000_000_000_000 + i) for i in ids]
-    return metas, rng.standard_normal((len(ids), DIMS)).astype(np.float32)
+def _rows(ids: list[int], rng: np.random.Generator) -> tuple[VectorColumns, np.ndarray]:
+    columns = VectorColumns(
+        ids=np.array(ids, dtype=np.int64),
+        conversation_ids=np.array([i // 7 + 1 for i in ids], dtype=np.int64),
+        roles=[ROLES[i % 4] for i in ids],
+        created_us=np.array([1_700_000_000_000_000 + i for i in ids], dtype=np.int64),
+    )
+    return columns, rng.standard_normal((len(ids), DIMS)).astype(np.float32)
 
 
 @pytest.fixture

@@ -20,13 +20,16 @@ class SearchFilter:
 
 
 @dataclass(frozen=True, slots=True)
-class RowMeta:
-    """The columns stored beside each vector, used to filter searches."""
+class VectorColumns:
+    """The columns stored beside each vector (used to filter searches), one entry per row."""
 
-    message_id: int
-    conversation_id: int
-    role: str
-    created_us: int
+    ids: npt.NDArray[np.int64]
+    conversation_ids: npt.NDArray[np.int64]
+    roles: list[str]
+    created_us: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 class VectorStore(Protocol):
@@ -36,7 +39,7 @@ class VectorStore(Protocol):
 
     def drop(self) -> None: ...
 
-    def insert(self, rows: list[RowMeta], matrix: npt.NDArray[np.float32]) -> None: ...
+    def insert(self, columns: VectorColumns, matrix: npt.NDArray[np.float32]) -> None: ...
 
     def search(
         self, query: npt.NDArray[np.float32], k: int, where: SearchFilter

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from memory.errors import ValidationError, translate_database_errors
-from memory.models import EmbeddingSpace
-from memory.vectors.base import RowMeta, SearchFilter, VectorStore
+from memory.models import ROLES, EmbeddingSpace
+from memory.vectors.base import SearchFilter, VectorColumns, VectorStore
 from memory.vectors.index import VectorIndex
 from memory.vectors.sqlite import SqliteVecStore
 from memory.vectors.validation import (
@@ -25,6 +25,8 @@ from memory.vectors.validation import (
     check_roles,
     epoch_microseconds,
 )
+
+_ROLES: Final = frozenset(ROLES)
 
 
 class VectorRow(NamedTuple):
@@ -61,10 +63,10 @@ class VectorRepository:
 
     def add_many(self, rows: Iterable[VectorRow | Sequence[Any]]) -> int:
         """Store many vectors in one statement; returns how many were written."""
-        metas, matrix = self._validated_rows(rows)
+        columns, matrix = self._validated_rows(rows)
         with translate_database_errors("store vectors"):
-            self._store().insert(metas, matrix)
-        return len(metas)
+            self._store().insert(columns, matrix)
+        return len(columns)
 
     def add_matrix(
         self,
@@ -84,22 +86,24 @@ class VectorRepository:
             raise ValidationError(f"got {n} vectors for {len(ids)} message ids")
         if len(set(ids)) != n:
             raise ValidationError("a message id appears twice in the batch")
-        conversations = _column(conversation_ids, n, "conversation_ids", int)
-        role_column = _column(roles, n, "roles", str)
-        times = _column(created_at, n, "created_at", datetime)
-        metas = [
-            RowMeta(
-                message_id=message_id,
-                conversation_id=check_id(conversation, "conversation_id"),
-                role=check_role(role),
-                created_us=epoch_microseconds(check_datetime(time, "created_at")),
-            )
-            for message_id, conversation, role, time in zip(
-                ids, conversations, role_column, times, strict=True
-            )
+        conversations = [
+            check_id(c, "conversation_id") for c in _column(conversation_ids, n, "conversation_ids", int)
         ]
+        role_column = _column(roles, n, "roles", str)
+        if not set(role_column) <= _ROLES:
+            check_roles(role_column)  # raises, naming the bad role
+        times = [
+            epoch_microseconds(check_datetime(t, "created_at"))
+            for t in _column(created_at, n, "created_at", datetime)
+        ]
+        columns = VectorColumns(
+            ids=np.array(ids, dtype=np.int64),
+            conversation_ids=np.array(conversations, dtype=np.int64),
+            roles=role_column,
+            created_us=np.array(times, dtype=np.int64),
+        )
         with translate_database_errors("store vectors"):
-            self._store().insert(metas, matrix)
+            self._store().insert(columns, matrix)
         return n
 
     def search(
@@ -166,10 +170,13 @@ class VectorRepository:
 
     def _validated_rows(
         self, rows: Iterable[VectorRow | Sequence[Any]]
-    ) -> tuple[list[RowMeta], npt.NDArray[np.float32]]:
+    ) -> tuple[VectorColumns, npt.NDArray[np.float32]]:
         if isinstance(rows, str | bytes):
             raise ValidationError("rows must be an iterable of VectorRow")
-        metas: list[RowMeta] = []
+        ids: list[int] = []
+        conversations: list[int] = []
+        roles: list[str] = []
+        times: list[int] = []
         vectors: list[npt.NDArray[np.float32]] = []
         seen: set[int] = set()
         for index, row in enumerate(rows):
@@ -179,23 +186,26 @@ class VectorRepository:
                 raise ValidationError(
                     f"row {index}: expected (message_id, vector, conversation_id, role, created_at)"
                 ) from exc
-            meta = RowMeta(
-                message_id=check_id(message_id, "message_id"),
-                conversation_id=check_id(conversation_id, "conversation_id"),
-                role=check_role(role),
-                created_us=epoch_microseconds(check_datetime(created_at, "created_at")),
-            )
-            if meta.message_id in seen:
-                raise ValidationError(f"row {index}: message {meta.message_id} appears twice in the batch")
-            seen.add(meta.message_id)
             try:
+                ids.append(check_id(message_id, "message_id"))
+                conversations.append(check_id(conversation_id, "conversation_id"))
+                roles.append(check_role(role))
+                times.append(epoch_microseconds(check_datetime(created_at, "created_at")))
                 vectors.append(as_vector(vector, self.dimensions))
             except ValidationError as exc:
                 raise type(exc)(f"row {index}: {exc}") from None
-            metas.append(meta)
-        if not metas:
+            if ids[-1] in seen:
+                raise ValidationError(f"row {index}: message {ids[-1]} appears twice in the batch")
+            seen.add(ids[-1])
+        if not ids:
             raise ValidationError("expected at least one vector, got an empty batch")
-        return metas, np.stack(vectors)
+        columns = VectorColumns(
+            ids=np.array(ids, dtype=np.int64),
+            conversation_ids=np.array(conversations, dtype=np.int64),
+            roles=roles,
+            created_us=np.array(times, dtype=np.int64),
+        )
+        return columns, np.stack(vectors)
 
 
 def _column(value: Any, n: int, what: str, scalar: type) -> list[Any]:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from memory.identifiers import vector_table_name
 from memory.vectors import vec0_chunks
-from memory.vectors.base import RowMeta, SearchFilter
+from memory.vectors.base import SearchFilter, VectorColumns
 
 # SQLite's default limit on bound parameters is 32766; stay far below it.
 _CHUNK: Final = 500
@@ -89,43 +89,38 @@ class SqliteVecStore:
         self._connection.exec_driver_sql(self._sql(_DROP_TABLE))
         self._connection.exec_driver_sql(_FORGET, (self._space_id,))
 
-    def insert(self, rows: list[RowMeta], matrix: npt.NDArray[np.float32]) -> None:
+    def insert(self, columns: VectorColumns, matrix: npt.NDArray[np.float32]) -> None:
         bits = sign_bits(matrix) if self.has_bits else None
+        ids = columns.ids.tolist()
         # A savepoint makes the batch all or nothing even inside a longer transaction.
         with self._connection.begin_nested():
-            if len(rows) >= BULK_ROWS and vec0_chunks.layout_is_supported(self._connection, self._table):
+            if len(ids) >= BULK_ROWS and vec0_chunks.layout_is_supported(self._connection, self._table):
                 vec0_chunks.write_rows(
                     self._connection,
                     self._table,
-                    ids=np.fromiter((r.message_id for r in rows), dtype=np.int64, count=len(rows)),
-                    conversation_ids=np.fromiter(
-                        (r.conversation_id for r in rows), dtype=np.int64, count=len(rows)
-                    ),
-                    roles=[r.role for r in rows],
-                    created_us=np.fromiter((r.created_us for r in rows), dtype=np.int64, count=len(rows)),
+                    ids=columns.ids,
+                    conversation_ids=columns.conversation_ids,
+                    roles=columns.roles,
+                    created_us=columns.created_us,
                     vectors=matrix,
                     bits=bits,
                 )
-            elif bits is None:
-                params = [
-                    (row.message_id, row.conversation_id, row.role, row.created_us, vector.tobytes())
-                    for row, vector in zip(rows, matrix, strict=True)
-                ]
-                self._connection.exec_driver_sql(self._sql(_INSERT), params)
             else:
-                params_with_bits = [
-                    (
-                        row.message_id,
-                        row.conversation_id,
-                        row.role,
-                        row.created_us,
-                        vector.tobytes(),
-                        code.tobytes(),
-                    )
-                    for row, vector, code in zip(rows, matrix, bits, strict=True)
-                ]
-                self._connection.exec_driver_sql(self._sql(_INSERT_WITH_BITS), params_with_bits)
-            self._connection.exec_driver_sql(_LOG, [(self._space_id, row.message_id, "a") for row in rows])
+                blobs = [vector.tobytes() for vector in matrix]
+                rows = zip(
+                    ids,
+                    columns.conversation_ids.tolist(),
+                    columns.roles,
+                    columns.created_us.tolist(),
+                    blobs,
+                    strict=True,
+                )
+                if bits is None:
+                    self._connection.exec_driver_sql(self._sql(_INSERT), list(rows))
+                else:
+                    with_bits = [(*row, code.tobytes()) for row, code in zip(rows, bits, strict=True)]
+                    self._connection.exec_driver_sql(self._sql(_INSERT_WITH_BITS), with_bits)
+            self._connection.exec_driver_sql(_LOG, [(self._space_id, message_id, "a") for message_id in ids])
 
     def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
         conditions = [_MATCH]

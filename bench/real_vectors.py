@@ -145,12 +145,12 @@ def scaled_embeddings(
     float32 array; nothing but the output and one block of noise is held in memory.
 
     Noise: each coordinate gets N(0, noise^2), so a copy keeps a cosine of about
-    1 / sqrt(1 + 384 * noise^2) to its source. The default, 0.03, measured with `noise_report` on
-    40,000 real vectors (100 held out as queries; see the table below): a copy keeps cosine 0.86 to its
-    source and 0.74 to another copy of it. That is clearly near: a real sentence's nearest real
-    neighbour sits at 0.69 on average, so the copies of a sentence stay each other's neighbours and
-    the real neighbourhoods survive (98-100% of a query's top-10 hits are copies of sentences in its
-    real top-10). And it keeps copies distinguishable: their scores against a query spread with a
+    1 / sqrt(1 + 384 * noise^2) to its source. The default, 0.03, measured with `noise_report` on the
+    40,000 cached real vectors (the last 100 held out as queries; table below): a copy keeps cosine
+    0.86 to its source and 0.74 to another copy of it. That is clearly near: a real sentence's nearest
+    real neighbour sits at 0.70 on average, so the copies of a sentence stay each other's neighbours
+    and the real neighbourhoods survive (99-100% of a query's top-10 hits are copies of sentences in
+    its real top-10). And it keeps copies distinguishable: their scores against a query spread with a
     standard deviation of ~0.026, more than the ~0.017 between consecutive real neighbours, so copies
     of several sources interleave instead of stacking.
 
@@ -158,15 +158,15 @@ def scaled_embeddings(
     noise   cosine to source     cosine between       distinct sources   distinct sources
                                  copies               in top-10 (5x)     in top-10 (25x)
     ======  ===================  ===================  =================  ==================
-    0.020   0.93                 0.87                 3.4                1.7
-    0.025   0.90                 0.81                 3.8                2.0
-    0.030   0.86                 0.74                 4.2                2.3
-    0.035   0.83                 0.68                 4.5                2.5
+    0.020   0.93                 0.87                 3.1                1.6
+    0.025   0.90                 0.81                 3.5                1.7
+    0.030   0.86                 0.74                 3.8                1.9
+    0.035   0.83                 0.68                 4.1                2.0
     ======  ===================  ===================  =================  ==================
 
-    The limit of the method: copies crowd the top-10. At 5x a query's top-10 holds copies of 4.2
-    sentences (2 at the least), with 4.5 copies of the most frequent one on average; at 25x, 2.3
-    sentences and ~7.8 copies of the top one. No noise level fixes that and stays "near the source":
+    The limit of the method: copies crowd the top-10. At 5x a query's top-10 holds copies of 3.8
+    sentences (2 at the least), with 4.7 copies of the most frequent one on average; at 25x, 1.9
+    sentences and ~8.3 copies of the top one. No noise level fixes that and stays "near the source":
     at 25x an exact top-10 is mostly the copies of the nearest real sentence, unlike the top-10 of 1M
     distinct real sentences, so recall@10 on it is likely easier. Prefer the largest real base the
     corpus allows.
@@ -431,7 +431,7 @@ def _is_prose(sentence: str) -> bool:
     plain = sum(bool(_WORD.match(w.strip(_EDGE_PUNCT))) for w in words)
     if plain < 0.9 * len(words):
         return False
-    # Words in camelCase or with inner dots ("np.array", "numpy.linalg") are code.
+    # Words with inner dots ("np.array", "numpy.linalg") are code.
     if any("." in w.strip(_EDGE_PUNCT) and w.strip(_EDGE_PUNCT) not in _DOTTED_OK for w in words):
         return False
     if words[-1] in _ABBREVIATIONS and words[-1] != "etc.":

@@ -101,7 +101,7 @@ def test_chunks_read_back_what_was_written(connection: Connection) -> None:
     metas, vectors = _rows(list(range(1, 1500)), rng)
     store.insert(metas, vectors)
     store.delete([10, 11, 1400])
-    chunks = vec0_chunks.read_chunks(connection, store.table, DIMS, vectors=True, bits=True)
+    chunks = list(vec0_chunks.read_chunks(connection, store.table, DIMS, vectors=True, bits=True))
     ids = np.concatenate([c.ids for c in chunks])
     live = [i for i in range(1, 1500) if i not in (10, 11, 1400)]
     assert ids.tolist() == live

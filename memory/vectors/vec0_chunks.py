@@ -13,8 +13,9 @@ pinned version first; any other version uses plain vec0 SQL.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -36,10 +37,10 @@ _ROLE_SLOTS: Final = {
 # Statement templates: {table} is a name from identifiers.vector_table_name(), {shadow} and {column}
 # come from this module's fixed lists; every value is bound.
 _CREATED_BY: Final = "SELECT value FROM {table}_info WHERE key = 'CREATE_VERSION'"
-_READ_CHUNKS: Final = "SELECT {columns} FROM {table}_chunks c {joins} ORDER BY c.chunk_id"
-_JOIN_METADATA: Final = "JOIN {{table}}_metadatachunks0{n} m{n} ON m{n}.rowid = c.chunk_id"
-_JOIN_VECTORS: Final = "JOIN {{table}}_vector_chunks0{n} v{n} ON v{n}.rowid = c.chunk_id"
+_CHUNK_HEADERS: Final = "SELECT chunk_id, size, validity, rowids FROM {table}_chunks ORDER BY chunk_id"
 _LATEST_CHUNK: Final = "SELECT chunk_id, size, validity FROM {table}_chunks ORDER BY chunk_id DESC LIMIT 1"
+_LOCATE: Final = "SELECT rowid, chunk_id, chunk_offset FROM {table}_rowids WHERE rowid IN ({marks})"
+_CHUNK_SIZE: Final = "SELECT size FROM {table}_chunks WHERE chunk_id = ?"
 _CHUNK_HEADER: Final = "SELECT validity, rowids FROM {table}_chunks WHERE chunk_id = ?"
 _INSERT_ROWIDS: Final = "INSERT INTO {table}_rowids(rowid, id, chunk_id, chunk_offset) VALUES (?, NULL, ?, ?)"
 _INSERT_CHUNK: Final = "INSERT INTO {table}_chunks(chunk_id, size, validity, rowids) VALUES (?, ?, ?, ?)"
@@ -76,19 +77,27 @@ class Chunk:
 
 def read_chunks(
     connection: Connection, table: str, dimensions: int, *, vectors: bool, bits: bool
-) -> list[Chunk]:
-    """Every live row of `table`, chunk by chunk, in slot order."""
-    columns = ["c.chunk_id", "c.size", "c.validity", "c.rowids", "m0.data", "m1.data", "m2.data"]
-    joins = [_JOIN_METADATA.format(n=n) for n in ("0", "1", "2")]
+) -> Iterator[Chunk]:
+    """Every live row of `table`, chunk by chunk, in slot order; one chunk in memory at a time."""
+    # One indexed lookup per shadow table and chunk: the shadow tables' `rowid` is a declared column
+    # with its own index, and a JOIN across them makes SQLite's planner scan the blobs repeatedly.
+    shadows = ["metadatachunks00", "metadatachunks01", "metadatachunks02"]
     if vectors:
-        columns.append("v0.vectors")
-        joins.append(_JOIN_VECTORS.format(n="0"))
+        shadows.append("vector_chunks00")
     if bits:
-        columns.append("v1.vectors")
-        joins.append(_JOIN_VECTORS.format(n="1"))
-    sql = _sql(_READ_CHUNKS, table, columns=", ".join(columns), joins=" ".join(joins))
-    chunks = []
-    for row in connection.exec_driver_sql(sql):
+        shadows.append("vector_chunks01")
+    headers = connection.exec_driver_sql(_sql(_CHUNK_HEADERS, table)).all()
+    for chunk_id, size, validity, rowids in headers:
+        blobs = [
+            connection.exec_driver_sql(
+                _sql(
+                    _READ_BLOB, table, shadow=name, column="vectors" if name.startswith("vector") else "data"
+                ),
+                (chunk_id,),
+            ).scalar_one()
+            for name in shadows
+        ]
+        row = (chunk_id, size, validity, rowids, *blobs)
         _, size, validity, rowids, conversation_blob, role_blob, created_blob = row[:7]
         live = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")[:size].astype(bool)
         if not live.any():
@@ -96,7 +105,7 @@ def read_chunks(
         rest = list(row[7:])
         vector_blob = rest.pop(0) if vectors else None
         bits_blob = rest.pop(0) if bits else None
-        chunks.append(
+        yield (
             Chunk(
                 ids=np.frombuffer(rowids, dtype=np.int64)[live],
                 conversation_ids=np.frombuffer(conversation_blob, dtype=np.int64)[live],
@@ -110,7 +119,105 @@ def read_chunks(
                 else np.frombuffer(bits_blob, dtype=np.uint8).reshape(size, dimensions // 8)[live],
             )
         )
-    return chunks
+
+
+def read_rows(connection: Connection, table: str, dimensions: int, ids: list[int], *, bits: bool) -> Chunk:
+    """The rows of these ids (absent ones left out), read straight from the chunks.
+
+    vec0 answers `message_id IN (...)` with a full scan; here the rowids table locates each row and
+    incremental blob I/O reads just its slot of the chunk's vector blob.
+    """
+    located: list[tuple[int, int, int]] = []
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        located += [
+            (int(a), int(b), int(c))
+            for a, b, c in connection.exec_driver_sql(
+                _sql(_LOCATE, table, marks=", ".join(["?"] * len(part))), tuple(part)
+            )
+        ]
+    located.sort(key=lambda row: (row[1], row[2]))
+    found_ids, conversations, roles, created, vectors, codes = [], [], [], [], [], []
+    dbapi = connection.connection.dbapi_connection
+    by_chunk: dict[int, list[tuple[int, int]]] = {}
+    for message_id, chunk_id, offset in located:
+        by_chunk.setdefault(chunk_id, []).append((message_id, offset))
+    for chunk_id, rows in by_chunk.items():
+        size = connection.exec_driver_sql(_sql(_CHUNK_SIZE, table), (chunk_id,)).scalar_one()
+        conversation_blob, role_blob, created_blob = (
+            connection.exec_driver_sql(
+                _sql(_READ_BLOB, table, shadow=name, column="data"), (chunk_id,)
+            ).scalar_one()
+            for name in ("metadatachunks00", "metadatachunks01", "metadatachunks02")
+        )
+        offsets = np.array([offset for _, offset in rows])
+        found_ids += [message_id for message_id, _ in rows]
+        conversations.append(np.frombuffer(conversation_blob, dtype=np.int64)[offsets])
+        roles.append(_decode_roles(role_blob, size)[offsets])
+        created.append(np.frombuffer(created_blob, dtype=np.int64)[offsets])
+        vectors.append(
+            _slots(connection, dbapi, table, "vector_chunks00", chunk_id, offsets, dimensions * 4, np.float32)
+        )
+        if bits:
+            codes.append(
+                _slots(
+                    connection, dbapi, table, "vector_chunks01", chunk_id, offsets, dimensions // 8, np.uint8
+                )
+            )
+    if not found_ids:
+        empty = np.zeros(0, dtype=np.int64)
+        return Chunk(
+            empty,
+            empty,
+            np.zeros(0, dtype=np.uint8),
+            empty,
+            np.zeros((0, dimensions), dtype=np.float32),
+            np.zeros((0, dimensions // 8), dtype=np.uint8) if bits else None,
+        )
+    return Chunk(
+        ids=np.array(found_ids, dtype=np.int64),
+        conversation_ids=np.concatenate(conversations),
+        role_codes=np.concatenate(roles),
+        created_us=np.concatenate(created),
+        vectors=np.concatenate(vectors).reshape(len(found_ids), dimensions),
+        bits=np.concatenate(codes).reshape(len(found_ids), dimensions // 8) if bits else None,
+    )
+
+
+def _slots(
+    connection: Connection,
+    dbapi: Any,
+    table: str,
+    shadow: str,
+    chunk_id: int,
+    offsets: npt.NDArray[Any],
+    width: int,
+    dtype: type[np.generic],
+) -> npt.NDArray[Any]:
+    """Slots `offsets` of one chunk's vector blob: a few through blob I/O, many by reading it whole."""
+    opener = getattr(dbapi, "blobopen", None) or getattr(dbapi, "open_blob", None)
+    if opener is None or len(offsets) > 16:
+        blob = connection.exec_driver_sql(
+            _sql(_READ_BLOB, table, shadow=shadow, column="vectors"), (chunk_id,)
+        ).scalar_one()
+        whole: npt.NDArray[Any] = np.frombuffer(blob, dtype=dtype).reshape(
+            -1, width // np.dtype(dtype).itemsize
+        )
+        picked: npt.NDArray[Any] = whole[offsets].ravel()
+        return picked
+    handle = (
+        opener(f"{table}_{shadow}", "vectors", chunk_id, True)
+        if opener.__name__ == "open_blob"
+        else opener(f"{table}_{shadow}", "vectors", chunk_id, readonly=True)
+    )
+    try:
+        parts = []
+        for offset in offsets.tolist():
+            handle.seek(offset * width)
+            parts.append(handle.read(width))
+    finally:
+        handle.close()
+    return np.frombuffer(b"".join(parts), dtype=dtype)
 
 
 def _decode_roles(blob: bytes, size: int) -> npt.NDArray[np.uint8]:

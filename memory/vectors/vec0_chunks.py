@@ -195,8 +195,7 @@ def _slots(
     dtype: type[np.generic],
 ) -> npt.NDArray[Any]:
     """Slots `offsets` of one chunk's vector blob: a few through blob I/O, many by reading it whole."""
-    opener = getattr(dbapi, "blobopen", None) or getattr(dbapi, "open_blob", None)
-    if opener is None or len(offsets) > 16:
+    if not _can_open_blobs(dbapi) or len(offsets) > 16:
         blob = connection.exec_driver_sql(
             _sql(_READ_BLOB, table, shadow=shadow, column="vectors"), (chunk_id,)
         ).scalar_one()
@@ -205,11 +204,7 @@ def _slots(
         )
         picked: npt.NDArray[Any] = whole[offsets].ravel()
         return picked
-    handle = (
-        opener(f"{table}_{shadow}", "vectors", chunk_id, True)
-        if opener.__name__ == "open_blob"
-        else opener(f"{table}_{shadow}", "vectors", chunk_id, readonly=True)
-    )
+    handle = _open_blob(dbapi, f"{table}_{shadow}", "vectors", chunk_id, readonly=True)
     try:
         parts = []
         for offset in offsets.tolist():
@@ -218,6 +213,48 @@ def _slots(
     finally:
         handle.close()
     return np.frombuffer(b"".join(parts), dtype=dtype)
+
+
+def _can_open_blobs(dbapi: Any) -> bool:
+    return hasattr(dbapi, "blobopen") or hasattr(dbapi, "open_blob")
+
+
+def _open_blob(dbapi: Any, table: str, column: str, rowid: int, *, readonly: bool) -> Any:
+    """Incremental blob I/O: `blobopen` in the stdlib sqlite3 (3.11+), `open_blob` in pysqlite3."""
+    if hasattr(dbapi, "blobopen"):
+        return dbapi.blobopen(table, column, rowid, readonly=readonly)
+    return dbapi.open_blob(table, column, rowid, readonly)
+
+
+def _write_slots(
+    connection: Connection,
+    table: str,
+    shadow: str,
+    chunk_id: int,
+    slots: npt.NDArray[np.int64],
+    rows: npt.NDArray[Any],
+) -> None:
+    """Write `rows` into slots of one chunk's vector blob, each contiguous run of slots at once."""
+    width = rows.shape[1] * rows.itemsize
+    dbapi = connection.connection.dbapi_connection
+    if not _can_open_blobs(dbapi):
+        blob = connection.exec_driver_sql(
+            _sql(_READ_BLOB, table, shadow=shadow, column="vectors"), (chunk_id,)
+        ).scalar_one()
+        whole = np.frombuffer(blob, dtype=rows.dtype).reshape(-1, rows.shape[1]).copy()
+        whole[slots] = rows
+        connection.exec_driver_sql(
+            _sql(_UPDATE_BLOB, table, shadow=shadow, column="vectors"), (whole.tobytes(), chunk_id)
+        )
+        return
+    handle = _open_blob(dbapi, f"{table}_{shadow}", "vectors", chunk_id, readonly=False)
+    try:
+        breaks = np.flatnonzero(np.diff(slots) != 1) + 1
+        for run in np.split(np.arange(len(slots)), breaks):
+            handle.seek(int(slots[run[0]]) * width)
+            handle.write(np.ascontiguousarray(rows[run]).tobytes())
+    finally:
+        handle.close()
 
 
 def _decode_roles(blob: bytes, size: int) -> npt.NDArray[np.uint8]:
@@ -278,12 +315,19 @@ def write_rows(
         )
         columns.validity[slots] = True
         columns.rowids[slots] = ids[part]
-        columns.vectors[slots] = vectors[part]
         columns.conversation_ids[slots] = conversation_ids[part]
         columns.roles[slots] = role_slots[part]
         columns.created_us[slots] = created_us[part]
-        if bits is not None and columns.bits is not None:
-            columns.bits[slots] = bits[part]
+        if existing:
+            # Only the new slots of the (1.5 MB) vector blobs are written, through blob I/O, so the
+            # transaction does not rewrite the whole chunk.
+            _write_slots(connection, table, "vector_chunks00", chunk_id, slots, vectors[part])
+            if bits is not None:
+                _write_slots(connection, table, "vector_chunks01", chunk_id, slots, bits[part])
+        elif columns.vectors is not None:
+            columns.vectors[slots] = vectors[part]
+            if bits is not None and columns.bits is not None:
+                columns.bits[slots] = bits[part]
         columns.store(connection, table, chunk_id, size, existing)
 
 
@@ -298,7 +342,7 @@ def _next_chunk_id(connection: Connection, table: str) -> int:
 class _ChunkColumns:
     validity: npt.NDArray[np.bool_]
     rowids: npt.NDArray[np.int64]
-    vectors: npt.NDArray[np.float32]
+    vectors: npt.NDArray[np.float32] | None
     bits: npt.NDArray[np.uint8] | None
     conversation_ids: npt.NDArray[np.int64]
     roles: npt.NDArray[np.uint8]
@@ -339,10 +383,8 @@ class _ChunkColumns:
                 bool
             ),
             rowids=np.frombuffer(chunk[1], dtype=np.int64).copy(),
-            vectors=np.frombuffer(blob("vector_chunks00"), dtype=np.float32).reshape(size, dimensions).copy(),
-            bits=np.frombuffer(blob("vector_chunks01"), dtype=np.uint8).reshape(size, dimensions // 8).copy()
-            if with_bits
-            else None,
+            vectors=None,  # written slot by slot, see write_rows
+            bits=None,
             conversation_ids=np.frombuffer(blob("metadatachunks00"), dtype=np.int64).copy(),
             roles=np.frombuffer(blob("metadatachunks01"), dtype=np.uint8).reshape(size, _TEXT_SLOT).copy(),
             created_us=np.frombuffer(blob("metadatachunks02"), dtype=np.int64).copy(),
@@ -351,11 +393,12 @@ class _ChunkColumns:
     def store(self, connection: Connection, table: str, chunk_id: int, size: int, existing: bool) -> None:
         validity = np.packbits(self.validity, bitorder="little").tobytes()
         blobs = [
-            ("vector_chunks00", "vectors", self.vectors.tobytes()),
             ("metadatachunks00", "data", self.conversation_ids.tobytes()),
             ("metadatachunks01", "data", self.roles.tobytes()),
             ("metadatachunks02", "data", self.created_us.tobytes()),
         ]
+        if self.vectors is not None:
+            blobs.append(("vector_chunks00", "vectors", self.vectors.tobytes()))
         if self.bits is not None:
             blobs.append(("vector_chunks01", "vectors", self.bits.tobytes()))
         if existing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,6 +58,8 @@ def check_metadata(metadata: Any, max_bytes: int) -> dict[str, Any]:
         return {}
     if not isinstance(metadata, Mapping):
         raise ValidationError(f"metadata must be a dict, not {type(metadata).__name__}")
+    if not metadata:
+        return {}
     try:
         encoded = json.dumps(dict(metadata), allow_nan=False, ensure_ascii=False)
         encoded.encode("utf-8")
@@ -282,16 +285,20 @@ class ConversationRepository:
             # spend most of their time there otherwise).
             statement = sa.insert(table).compile(dialect=connection.dialect, column_keys=["id", *rows[0]])
             names = list(statement.positiontup or [])  # the order of the statement's "?" marks
-            processors = [table.c[name].type.bind_processor(connection.dialect) for name in names]
-            params = [
-                tuple(
-                    value if process is None else process(value)
-                    for value, process in zip(
-                        ((new_id if name == "id" else row[name]) for name in names), processors, strict=True
-                    )
-                )
-                for new_id, row in zip(ids, rows, strict=True)
+            if not names or names[0] != "id":
+                raise AssertionError(f"{table.name}: expected the id column first, got {names}")
+            values_of = operator.itemgetter(*names[1:])
+            processors = [
+                (position, process)
+                for position, name in enumerate(names[1:])
+                if (process := table.c[name].type.bind_processor(connection.dialect)) is not None
             ]
+            params = []
+            for new_id, row in zip(ids, rows, strict=True):
+                values = list(values_of(row))
+                for position, process in processors:
+                    values[position] = process(values[position])
+                params.append((new_id, *values))
             connection.exec_driver_sql(str(statement), params)
             return ids
         result = connection.execute(

@@ -40,17 +40,21 @@ def create_engine(
     busy_timeout_ms: int = 5000,
     journal_mode: str = "WAL",
     synchronous: str = "NORMAL",
+    cache_size_kib: int = 32768,
+    wal_autocheckpoint: int = 8192,
     **options: Any,
 ) -> Engine:
     """Create an engine for `url`; for SQLite, one whose every connection has vec0 loaded.
 
-    `journal_mode` and `synchronous` apply to file databases only. Other keyword options go to
-    `sqlalchemy.create_engine`.
+    `journal_mode`, `synchronous` and `wal_autocheckpoint` (pages) apply to file databases only;
+    `cache_size_kib` is each connection's page cache. Larger than SQLite's defaults (2 MiB, 1000
+    pages): a bulk load of 500k messages ran 30% faster (bench notes in README). Other keyword
+    options go to `sqlalchemy.create_engine`.
     """
     url = sa.make_url(url)
     if url.get_backend_name() != "sqlite":
         return sa.create_engine(url, **options)
-    settings = _SqliteSettings(busy_timeout_ms, journal_mode, synchronous)
+    settings = _SqliteSettings(busy_timeout_ms, journal_mode, synchronous, cache_size_kib, wal_autocheckpoint)
     options.setdefault("module", _extension_capable_sqlite_module())
     path = _database_path(url)
     if path is not None:
@@ -76,9 +80,21 @@ def is_sqlite(bind: Engine | Connection) -> bool:
 
 
 class _SqliteSettings:
-    def __init__(self, busy_timeout_ms: int, journal_mode: str, synchronous: str) -> None:
-        if isinstance(busy_timeout_ms, bool) or not isinstance(busy_timeout_ms, int) or busy_timeout_ms < 0:
-            raise ValidationError(f"busy_timeout_ms must be a non-negative int, not {busy_timeout_ms!r}")
+    def __init__(
+        self,
+        busy_timeout_ms: int,
+        journal_mode: str,
+        synchronous: str,
+        cache_size_kib: int,
+        wal_autocheckpoint: int,
+    ) -> None:
+        for name, value in (
+            ("busy_timeout_ms", busy_timeout_ms),
+            ("cache_size_kib", cache_size_kib),
+            ("wal_autocheckpoint", wal_autocheckpoint),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValidationError(f"{name} must be a non-negative int, not {value!r}")
         if journal_mode.upper() not in _JOURNAL_MODES:
             raise ValidationError(
                 f"journal_mode must be one of {sorted(_JOURNAL_MODES)}, not {journal_mode!r}"
@@ -86,17 +102,24 @@ class _SqliteSettings:
         if synchronous.upper() not in _SYNCHRONOUS:
             raise ValidationError(f"synchronous must be one of {sorted(_SYNCHRONOUS)}, not {synchronous!r}")
         self.busy_timeout_ms = busy_timeout_ms
+        self.cache_size_kib = cache_size_kib
+        self.wal_autocheckpoint = wal_autocheckpoint
         self.journal_mode = journal_mode.upper()
         self.synchronous = synchronous.upper()
 
 
 def _install_sqlite_listeners(engine: Engine, settings: _SqliteSettings, *, is_file: bool) -> None:
     # Pragma values cannot be bound; every one below comes from an allow-list or a validated int.
-    pragmas = ["PRAGMA foreign_keys=ON", f"PRAGMA busy_timeout={settings.busy_timeout_ms:d}"]
+    pragmas = [
+        "PRAGMA foreign_keys=ON",
+        f"PRAGMA busy_timeout={settings.busy_timeout_ms:d}",
+        f"PRAGMA cache_size=-{settings.cache_size_kib:d}",
+    ]
     if is_file:
         pragmas += [
             f"PRAGMA journal_mode={settings.journal_mode}",
             f"PRAGMA synchronous={settings.synchronous}",
+            f"PRAGMA wal_autocheckpoint={settings.wal_autocheckpoint:d}",
         ]
 
     @event.listens_for(engine, "connect")

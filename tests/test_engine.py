@@ -38,14 +38,20 @@ def test_file_database_pragmas(memory_url: str) -> None:
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 1234
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar_one() == 1  # NORMAL
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == -32768
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 8192
     engine.dispose()
 
 
 def test_pragmas_are_configurable(memory_url: str) -> None:
-    engine = memory.create_engine(memory_url, journal_mode="delete", synchronous="full")
+    engine = memory.create_engine(
+        memory_url, journal_mode="delete", synchronous="full", cache_size_kib=4096, wal_autocheckpoint=100
+    )
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "delete"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2  # FULL
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == -4096
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 100
     engine.dispose()
 
 
@@ -56,6 +62,8 @@ def test_pragmas_are_configurable(memory_url: str) -> None:
         {"synchronous": "sometimes"},
         {"busy_timeout_ms": -1},
         {"busy_timeout_ms": "5000"},
+        {"cache_size_kib": -1},
+        {"wal_autocheckpoint": "1; ATTACH 'x' AS y"},
     ],
 )
 def test_bad_engine_options_are_rejected(memory_url: str, options: dict[str, object]) -> None:

@@ -120,11 +120,11 @@ class StoredMessage:
     id: int
     row: dict[str, Any]
 
-    def attributes(self) -> dict[str, Any]:
-        """The row keyed by model attribute names (`meta` for the `metadata` column)."""
+    def to_message(self) -> Message:
+        """A detached `Message` with every column loaded."""
         attributes = dict(self.row)
         attributes["meta"] = attributes.pop("metadata")
-        return attributes
+        return _detached(Message(id=self.id, **attributes))
 
 
 _CONVERSATIONS: Final = sa.table("conversations", sa.column("id"), sa.column("updated_at", UTCDateTime()))
@@ -228,7 +228,7 @@ class ConversationRepository:
     ) -> list[Message]:
         """Store messages; see `insert_messages`. They come back detached, every column loaded."""
         stored = self.insert_messages([(conversation, drafts, now)])
-        return [_detached(Message(id=row.id, **row.attributes())) for row in stored]
+        return [row.to_message() for row in stored]
 
     def insert_messages(
         self, batches: list[tuple[Conversation, list[MessageDraft], datetime | None]]

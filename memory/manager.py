@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from memory.conversations import (
     DEFAULT_MAX_CONTENT_BYTES,
@@ -458,7 +458,7 @@ class MemoryManager:
         matrix: npt.NDArray[np.float32],
     ) -> list[Message]:
         stored = self._store_many(session, [(conversation, drafts, matrix, None)])
-        return [_detached_message(row) for row in stored]
+        return [row.to_message() for row in stored]
 
     def _store_many(
         self,
@@ -545,12 +545,6 @@ class MemoryManager:
     ) -> dict[str, npt.NDArray[np.float32]]:
         texts = {m.content_hash: m.content for m in messages}
         return dict(zip(texts, self._embed(list(texts.values()), embedder), strict=True))
-
-
-def _detached_message(stored: StoredMessage) -> Message:
-    message = Message(id=stored.id, **stored.attributes())
-    make_transient_to_detached(message)
-    return message
 
 
 def _messages_after(session: Session, last_id: int, limit: int) -> list[Message]:

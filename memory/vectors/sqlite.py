@@ -48,11 +48,8 @@ _DELETE: Final = "DELETE FROM {table} WHERE message_id IN ({marks})"
 _COUNT: Final = "SELECT count(*) FROM {table}"
 _GET: Final = "SELECT message_id, embedding FROM {table} WHERE message_id IN ({marks})"
 _PRESENT: Final = "SELECT message_id FROM {table} WHERE message_id IN ({marks})"
+_PRESENT_ROWIDS: Final = "SELECT rowid FROM {table}_rowids WHERE rowid IN ({marks})"
 _IDS: Final = "SELECT message_id FROM {table}"
-_ROWS: Final = (
-    "SELECT message_id, conversation_id, role, created_at, {vector} FROM {table} "
-    "WHERE message_id IN ({marks})"
-)
 
 # Fixed fragments of the KNN WHERE clause; values are bound to their `?`.
 _MATCH: Final = "embedding MATCH ? AND k = ?"
@@ -155,6 +152,13 @@ class SqliteVecStore:
         return int(self._connection.exec_driver_sql(self._sql(_COUNT)).scalar_one())
 
     def get(self, message_ids: list[int]) -> dict[int, npt.NDArray[np.float32]]:
+        if vec0_chunks.layout_is_supported(self._connection, self._table):
+            # vec0 answers `message_id IN (...)` by scanning every vector; the chunks are read by slot.
+            rows = vec0_chunks.read_rows(
+                self._connection, self._table, self._dimensions, message_ids, bits=False
+            )
+            assert rows.vectors is not None
+            return {int(i): vector.copy() for i, vector in zip(rows.ids.tolist(), rows.vectors, strict=True)}
         found: dict[int, npt.NDArray[np.float32]] = {}
         for chunk in _chunks(message_ids):
             sql = self._sql(_GET, marks=_placeholders(len(chunk)))
@@ -164,18 +168,12 @@ class SqliteVecStore:
 
     def present(self, message_ids: list[int]) -> set[int]:
         found: set[int] = set()
+        template = (
+            _PRESENT_ROWIDS if vec0_chunks.layout_is_supported(self._connection, self._table) else _PRESENT
+        )
         for chunk in _chunks(message_ids):
-            sql = self._sql(_PRESENT, marks=_placeholders(len(chunk)))
+            sql = self._sql(template, marks=_placeholders(len(chunk)))
             found.update(int(i) for i in self._connection.exec_driver_sql(sql, tuple(chunk)).scalars())
-        return found
-
-    def rows(self, message_ids: list[int], *, bits: bool = False) -> list[tuple[int, int, str, int, bytes]]:
-        """(message_id, conversation_id, role, created_us, vector or sign-bit blob) of these messages."""
-        found: list[tuple[int, int, str, int, bytes]] = []
-        vector = "embedding_bits" if bits else "embedding"
-        for chunk in _chunks(message_ids):
-            sql = self._sql(_ROWS, vector=vector, marks=_placeholders(len(chunk)))
-            found += [tuple(row) for row in self._connection.exec_driver_sql(sql, tuple(chunk))]
         return found
 
     def ids(self) -> list[int]:

@@ -30,6 +30,7 @@ lint: venv
 
 bench: venv
 	$(PY) bench/search.py
+	$(PY) bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -38,11 +38,18 @@ class _Fixed(memory.FakeEmbedder):
         return np.stack([self.matrix[int(t[1:])] for t in texts])
 
 
-@pytest.fixture
-def store(memory_url: str) -> tuple[MemoryManager, MemoryManager, npt.NDArray[np.float32], list[int]]:
-    """The same 3,000 clustered vectors, searched through an exact-index manager and a vec0-only one."""
+@pytest.fixture(params=["clustered", "random"])
+def store(
+    memory_url: str, request: pytest.FixtureRequest
+) -> tuple[MemoryManager, MemoryManager, npt.NDArray[np.float32], list[int]]:
+    """The same 3,000 vectors (clustered or uniformly random), searched through an exact-index manager
+    and a vec0-only one."""
     rng = np.random.default_rng(11)
-    matrix = clustered(rng, 3000)
+    if request.param == "clustered":
+        matrix = clustered(rng, 3000)
+    else:
+        matrix = rng.standard_normal((3000, DIMS)).astype(np.float32)
+        matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
     indexed = MemoryManager(memory_url, embedder=_Fixed(matrix))
     plain = MemoryManager(memory_url, embedder=_Fixed(matrix), vector_index=None)
     ids: list[int] = []

@@ -121,7 +121,7 @@ import memory
 
 class Slow(memory.FakeEmbedder):
     def embed(self, texts):
-        time.sleep(0.05)
+        time.sleep(0.2)  # 20 batches: ~4 s, a wide window for the kill
         return super().embed(texts)
 
 manager = memory.MemoryManager(sys.argv[1], embedder=memory.FakeEmbedder(384))

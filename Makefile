@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --constraint constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test soak lint bench clean
 
 venv: $(STAMP)
 
@@ -22,6 +22,9 @@ demo: venv
 
 test: venv
 	$(PY) -m pytest
+
+soak: venv
+	MEMORY_SOAK_KILLS=500 $(PY) -m pytest tests/test_crash_safety.py
 
 lint: venv
 	$(VENV)/bin/ruff check memory tests migrations bench demo

@@ -1,4 +1,5 @@
-"""Crash safety: a writer killed with SIGKILL at random moments never loses a commit or leaves half of one.
+"""Crash safety: a writer or an import killed with SIGKILL at random moments never loses a commit or
+leaves half of one.
 
 `make test` kills 50 times; `make soak` sets MEMORY_SOAK_KILLS=500.
 """
@@ -11,11 +12,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 
 import memory
 from memory import FakeEmbedder, MemoryManager
+from memory.importers import read_chatgpt
 
 KILLS = int(os.environ.get("MEMORY_SOAK_KILLS", "50"))
 
@@ -78,3 +81,47 @@ def test_sigkill_at_random_moments_loses_nothing(memory_url: str) -> None:
     assert len(reported) > KILLS, "the writers committed too little for the test to mean anything"
     with MemoryManager(memory_url, embedder=FakeEmbedder(32)) as manager:
         assert manager.search("run3 question 0", k=1)  # the index builds over what survived
+
+
+def test_an_import_killed_part_way_leaves_whole_conversations_and_resumes(memory_url: str) -> None:
+    corpus = Path(__file__).resolve().parents[1] / "demo" / "conversations.json"
+    with corpus.open("rb") as stream:
+        expected = {
+            r.source_id: len(r.messages) for r in read_chatgpt(stream) if not isinstance(r, Exception)
+        }
+    command = [
+        sys.executable,
+        "-m",
+        "memory",
+        "--db",
+        memory_url,
+        "--model",
+        "fake:32",
+        "import",
+        str(corpus),
+    ]
+    rng = random.Random(7)
+    partial = 0
+    for _ in range(5):
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.8, 2.0))
+        child.kill()
+        child.wait(timeout=60)
+        messages, _ = _check_store(memory_url)
+        engine = memory.create_engine(memory_url)
+        with engine.connect() as connection:
+            counts = connection.execute(
+                sa.text(
+                    "SELECT c.source_id, count(m.id) FROM conversations c "
+                    "LEFT JOIN messages m ON m.conversation_id = c.id GROUP BY c.id"
+                )
+            ).all()
+        engine.dispose()
+        assert all(count == expected[source] for source, count in counts), "a conversation was cut in half"
+        assert len(messages) == sum(count for _, count in counts)
+        partial += 0 < len(counts) < len(expected)
+    assert partial, "no kill landed in the middle of an import: the test proved nothing"
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    messages, _ = _check_store(memory_url)
+    assert len(messages) == sum(expected.values()) == 2438

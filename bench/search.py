@@ -263,8 +263,8 @@ def measure(
     vectors = base[:size].copy() if size <= BASE else scaled_embeddings(base, size, seed=size)
     path = tmp / f"store-{size}.db"
     build = build_store(path, vectors)
-    scoped_truth = _truth(vectors[: min(SCOPED_MESSAGES, size)], queries, offset=0)
-    truth = _truth(vectors, queries, offset=0)
+    scoped_truth = _truth(vectors[: min(SCOPED_MESSAGES, size)], queries)
+    truth = _truth(vectors, queries)
     del vectors
     query_file = tmp / f"queries-{size}.npy"
     np.save(query_file, queries)
@@ -309,15 +309,13 @@ def measure(
     return rows
 
 
-def _truth(
-    vectors: npt.NDArray[np.float32], queries: npt.NDArray[np.float32], offset: int
-) -> list[list[int]]:
+def _truth(vectors: npt.NDArray[np.float32], queries: npt.NDArray[np.float32]) -> list[list[int]]:
     """Exact top-10 message ids (ids are row + 1: the store is built in row order)."""
     answers = []
     for query in queries:
         scores = vectors @ query
         top = np.argpartition(scores, len(scores) - K)[len(scores) - K :]
-        answers.append((top[np.argsort(-scores[top])] + 1 + offset).tolist())
+        answers.append((top[np.argsort(-scores[top])] + 1).tolist())
     return answers
 
 

@@ -223,13 +223,6 @@ class ConversationRepository:
         )
         return latest[::-1]
 
-    def add(
-        self, conversation: Conversation, drafts: list[MessageDraft], *, now: datetime | None = None
-    ) -> list[Message]:
-        """Store messages; see `insert_messages`. They come back detached, every column loaded."""
-        stored = self.insert_messages([(conversation, drafts, now)])
-        return [row.to_message() for row in stored]
-
     def insert_messages(
         self, batches: list[tuple[Conversation, list[MessageDraft], datetime | None]]
     ) -> list[StoredMessage]:

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from sqlalchemy.engine import Connection
 
 from memory.engine import CHANGES_AT_BEGIN
+from memory.errors import ValidationError
 from memory.identifiers import vector_table_name
 from memory.vectors import vec0_chunks
 from memory.vectors.base import SearchFilter
@@ -62,7 +63,7 @@ class VectorIndex:
         self, space_id: int, dimensions: int, *, mode: IndexMode = "exact", rescore: int = 80
     ) -> None:
         if mode not in INDEX_MODES:
-            raise ValueError(f"mode must be one of {INDEX_MODES}")
+            raise ValidationError(f"mode must be one of {INDEX_MODES}, not {mode!r}")
         self.space_id = space_id
         self.dimensions = dimensions
         self.mode = mode

@@ -21,7 +21,6 @@ from memory.vectors.validation import (
     check_datetime,
     check_id,
     check_k,
-    check_role,
     check_roles,
     epoch_microseconds,
 )
@@ -63,10 +62,30 @@ class VectorRepository:
 
     def add_many(self, rows: Iterable[VectorRow | Sequence[Any]]) -> int:
         """Store many vectors in one statement; returns how many were written."""
-        columns, matrix = self._validated_rows(rows)
-        with translate_database_errors("store vectors"):
-            self._store().insert(columns, matrix)
-        return len(columns)
+        if isinstance(rows, str | bytes):
+            raise ValidationError("rows must be an iterable of VectorRow")
+        columns: list[list[Any]] = [[], [], [], [], []]
+        for index, row in enumerate(rows):
+            try:
+                message_id, vector, conversation_id, role, created_at = row
+            except (TypeError, ValueError) as exc:
+                raise ValidationError(
+                    f"row {index}: expected (message_id, vector, conversation_id, role, created_at)"
+                ) from exc
+            try:
+                checked = as_vector(vector, self.dimensions)
+            except ValidationError as exc:
+                raise type(exc)(f"row {index}: {exc}") from None
+            for column, value in zip(
+                columns, (message_id, checked, conversation_id, role, created_at), strict=True
+            ):
+                column.append(value)
+        ids, vectors, conversation_ids, roles, times = columns
+        if not ids:
+            raise ValidationError("expected at least one vector, got an empty batch")
+        return self.add_matrix(
+            ids, np.stack(vectors), conversation_ids=conversation_ids, roles=roles, created_at=times
+        )
 
     def add_matrix(
         self,
@@ -167,45 +186,6 @@ class VectorRepository:
 
     def _store(self) -> VectorStore:
         return store_for(self.session, self.space)
-
-    def _validated_rows(
-        self, rows: Iterable[VectorRow | Sequence[Any]]
-    ) -> tuple[VectorColumns, npt.NDArray[np.float32]]:
-        if isinstance(rows, str | bytes):
-            raise ValidationError("rows must be an iterable of VectorRow")
-        ids: list[int] = []
-        conversations: list[int] = []
-        roles: list[str] = []
-        times: list[int] = []
-        vectors: list[npt.NDArray[np.float32]] = []
-        seen: set[int] = set()
-        for index, row in enumerate(rows):
-            try:
-                message_id, vector, conversation_id, role, created_at = row
-            except (TypeError, ValueError) as exc:
-                raise ValidationError(
-                    f"row {index}: expected (message_id, vector, conversation_id, role, created_at)"
-                ) from exc
-            try:
-                ids.append(check_id(message_id, "message_id"))
-                conversations.append(check_id(conversation_id, "conversation_id"))
-                roles.append(check_role(role))
-                times.append(epoch_microseconds(check_datetime(created_at, "created_at")))
-                vectors.append(as_vector(vector, self.dimensions))
-            except ValidationError as exc:
-                raise type(exc)(f"row {index}: {exc}") from None
-            if ids[-1] in seen:
-                raise ValidationError(f"row {index}: message {ids[-1]} appears twice in the batch")
-            seen.add(ids[-1])
-        if not ids:
-            raise ValidationError("expected at least one vector, got an empty batch")
-        columns = VectorColumns(
-            ids=np.array(ids, dtype=np.int64),
-            conversation_ids=np.array(conversations, dtype=np.int64),
-            roles=roles,
-            created_us=np.array(times, dtype=np.int64),
-        )
-        return columns, np.stack(vectors)
 
 
 def _column(value: Any, n: int, what: str, scalar: type) -> list[Any]:

@@ -57,10 +57,19 @@ def _sql(template: str, table: str, **parts: str) -> str:
 
 
 def layout_is_supported(connection: Connection, table: str) -> bool:
-    """True when both the loaded sqlite-vec and the one that created `table` are the pinned version."""
-    loaded = connection.exec_driver_sql("SELECT vec_version()").scalar_one()
-    created = connection.exec_driver_sql(_sql(_CREATED_BY, table)).scalar_one_or_none()
-    return bool(loaded == SUPPORTED_VERSION and created == SUPPORTED_VERSION)
+    """True when both the loaded sqlite-vec and the one that created `table` are the pinned version.
+
+    Both versions are read once per pooled connection and table (this runs on every search and write).
+    """
+    key = ("memory.vec0_versions", table)
+    versions = connection.info.get(key)
+    if versions is None:
+        loaded = connection.exec_driver_sql("SELECT vec_version()").scalar_one()
+        created = connection.exec_driver_sql(_sql(_CREATED_BY, table)).scalar_one_or_none()
+        if created is None:
+            return False  # not created yet: ask again next time
+        versions = connection.info[key] = (loaded, created)
+    return bool(versions == (SUPPORTED_VERSION, SUPPORTED_VERSION))
 
 
 @dataclass(frozen=True, slots=True)

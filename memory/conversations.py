@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, TypeVar
@@ -14,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from memory.digests import content_hash, content_key
 from memory.errors import DuplicateError, NotFoundError, ValidationError
 from memory.models import Conversation, Message, UTCDateTime, utcnow
 from memory.vectors.validation import check_datetime, check_id, check_role
@@ -30,27 +30,30 @@ class MessageDraft:
     content: str
     metadata: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
+    #: sha256 of the content; computed once, here, when not given.
+    content_hash: str = ""
 
-    @property
-    def content_hash(self) -> str:
-        return content_hash(self.content)
-
-
-def content_hash(content: str) -> str:
-    """sha256 of the UTF-8 text: identical content is embedded once per space."""
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+    def __post_init__(self) -> None:
+        if not self.content_hash:
+            object.__setattr__(self, "content_hash", content_hash(self.content))
 
 
 def check_content(content: Any, max_bytes: int, what: str = "content") -> str:
+    _utf8(content, max_bytes, what)
+    return str(content)
+
+
+def _utf8(content: Any, max_bytes: int, what: str) -> bytes:
+    """The text's UTF-8 bytes, once it is known to be a str within the size limit."""
     if not isinstance(content, str):
         raise ValidationError(f"{what} must be a str, not {type(content).__name__}")
     try:
-        size = len(content.encode("utf-8"))
+        encoded = content.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValidationError(f"{what} is not valid Unicode text (lone surrogate at {exc.start})") from None
-    if size > max_bytes:
-        raise ValidationError(f"{what} is {size} bytes, above the limit of {max_bytes} bytes")
-    return content
+    if len(encoded) > max_bytes:
+        raise ValidationError(f"{what} is {len(encoded)} bytes, above the limit of {max_bytes} bytes")
+    return encoded
 
 
 def check_metadata(metadata: Any, max_bytes: int) -> dict[str, Any]:
@@ -87,19 +90,21 @@ def draft_messages(messages: Iterable[Mapping[str, Any]], max_bytes: int) -> lis
 
 
 def _draft(raw: Any, max_bytes: int) -> MessageDraft:
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict | Mapping):
         raise ValidationError(f"expected a dict with 'role' and 'content', got {type(raw).__name__}")
-    unknown = set(raw) - _MESSAGE_KEYS
-    if unknown:
+    if not raw.keys() <= _MESSAGE_KEYS:
+        unknown = set(raw) - _MESSAGE_KEYS
         raise ValidationError(f"unknown keys {sorted(map(str, unknown))}; allowed: {sorted(_MESSAGE_KEYS)}")
     if "role" not in raw or "content" not in raw:
         raise ValidationError("'role' and 'content' are required")
-    created_at = raw.get("created_at")
+    content, metadata, created_at = raw["content"], raw.get("metadata"), raw.get("created_at")
+    encoded = _utf8(content, max_bytes, "content")
     return MessageDraft(
         role=check_role(raw["role"]),
-        content=check_content(raw["content"], max_bytes),
-        metadata=check_metadata(raw.get("metadata"), max_bytes),
+        content=content,
+        metadata={} if metadata is None else check_metadata(metadata, max_bytes),
         created_at=None if created_at is None else check_datetime(created_at, "created_at"),
+        content_hash=hashlib.sha256(encoded).hexdigest(),
     )
 
 
@@ -125,6 +130,25 @@ class StoredMessage:
         attributes = dict(self.row)
         attributes["meta"] = attributes.pop("metadata")
         return _detached(Message(id=self.id, **attributes))
+
+
+_NOT_MEMOISED: Final = object()
+
+
+def _bound(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """A column's values through its bind processor, run once per distinct time and for empty
+    metadata (a batch shares one time; most metadata is empty)."""
+    memo: dict[Any, Any] = {}
+    result = []
+    for value in values:
+        key = value if isinstance(value, datetime) else ("{}" if value == {} else _NOT_MEMOISED)
+        if key is _NOT_MEMOISED:
+            result.append(process(value))
+            continue
+        if key not in memo:
+            memo[key] = process(value)
+        result.append(memo[key])
+    return result
 
 
 _CONVERSATIONS: Final = sa.table("conversations", sa.column("id"), sa.column("updated_at", UTCDateTime()))
@@ -235,15 +259,17 @@ class ConversationRepository:
         touched: list[dict[str, Any]] = []
         for conversation, drafts, now in batches:
             now = now or current
-            touched.append({"touched_id": conversation.id, "touched_at": now})
+            conversation_id = conversation.id
+            touched.append({"touched_id": conversation_id, "touched_at": now})
             rows += [
                 {
-                    "conversation_id": conversation.id,
+                    "conversation_id": conversation_id,
                     "role": draft.role,
                     "content": draft.content,
                     "metadata": draft.metadata,
                     "created_at": draft.created_at or now,
                     "content_hash": draft.content_hash,
+                    "content_key": content_key(draft.content_hash),
                 }
                 for draft in drafts
             ]
@@ -280,19 +306,12 @@ class ConversationRepository:
             names = list(statement.positiontup or [])  # the order of the statement's "?" marks
             if not names or names[0] != "id":
                 raise AssertionError(f"{table.name}: expected the id column first, got {names}")
-            values_of = operator.itemgetter(*names[1:])
-            processors = [
-                (position, process)
-                for position, name in enumerate(names[1:])
-                if (process := table.c[name].type.bind_processor(connection.dialect)) is not None
-            ]
-            params = []
-            for new_id, row in zip(ids, rows, strict=True):
-                values = list(values_of(row))
-                for position, process in processors:
-                    values[position] = process(values[position])
-                params.append((new_id, *values))
-            connection.exec_driver_sql(str(statement), params)
+            columns = []
+            for name in names[1:]:
+                values = [row[name] for row in rows]
+                process = table.c[name].type.bind_processor(connection.dialect)
+                columns.append(values if process is None else _bound(process, values))
+            connection.exec_driver_sql(str(statement), list(zip(ids, *columns, strict=True)))
             return ids
         result = connection.execute(
             sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
@@ -317,16 +336,18 @@ class ConversationRepository:
 
     def ids_with_hashes(self, hashes: list[str]) -> dict[str, list[int]]:
         """Ids of stored messages by content hash, for reusing their vectors."""
+        wanted = set(hashes)
         found: dict[str, list[int]] = {}
-        for start in range(0, len(hashes), 500):
-            chunk = hashes[start : start + 500]
+        keys = sorted({content_key(digest) for digest in wanted})
+        for start in range(0, len(keys), 500):
             rows = self.session.execute(
                 sa.select(Message.content_hash, Message.id)
-                .where(Message.content_hash.in_(chunk))
+                .where(Message.content_key.in_(keys[start : start + 500]))
                 .order_by(Message.id)
             )
             for digest, message_id in rows:
-                found.setdefault(digest, []).append(message_id)
+                if digest in wanted:  # the key is a prefix: confirm on the whole digest
+                    found.setdefault(digest, []).append(message_id)
         return found
 
     def delete(self, conversation_id: int) -> None:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Final
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -20,8 +21,10 @@ from sqlalchemy import (
     false,
     text,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from memory.digests import content_hash, content_key
 from memory.identifiers import vector_table_name
 
 ROLES: Final = ("system", "user", "assistant", "tool")
@@ -101,7 +104,7 @@ class Message(Base):
     __table_args__ = (
         CheckConstraint(_sql_in_list("role", ROLES), name="role"),
         Index(None, "conversation_id", "created_at"),
-        Index(None, "content_hash"),
+        Index(None, "content_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -110,12 +113,20 @@ class Message(Base):
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
-    content_hash: Mapped[str] = mapped_column(String(64))
+    #: sha256 of the content (hex); filled in from `content` when not given.
+    content_hash: Mapped[str] = mapped_column(String(64), default=lambda c: _digest_of(c))
+    #: The indexed 64-bit prefix of the content's sha256, for finding identical content.
+    content_key: Mapped[int] = mapped_column(BigInteger, default=lambda c: content_key(_digest_of(c)))
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 
     def __repr__(self) -> str:
         return f"Message(id={self.id!r}, conversation_id={self.conversation_id!r}, role={self.role!r})"
+
+
+def _digest_of(context: DefaultExecutionContext) -> str:
+    parameters: dict[str, Any] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return content_hash(parameters["content"])
 
 
 class EmbeddingSpace(Base):

@@ -22,6 +22,8 @@ from pytest_alembic.tests import (  # noqa: F401  (collected by pytest from this
 )
 
 import memory
+from memory.conversations import ConversationRepository
+from memory.digests import content_hash, content_key
 from memory.migration import current_revision, head_revision, require_head
 
 REPO = Path(__file__).resolve().parents[1]
@@ -189,4 +191,31 @@ def test_data_written_at_0001_survives_every_later_migration(memory_url: str) ->
         space = session.get(memory.EmbeddingSpace, 1)
         assert space is not None
         assert memory.VectorRepository(session, space).search(vector, k=1) == [(1, 0.0)]
+    engine.dispose()
+
+
+def test_0004_backfills_content_keys_so_stored_content_is_found_again(memory_url: str) -> None:
+    engine = memory.create_engine(memory_url)
+    memory.upgrade(engine, "0003")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO conversations (id, title, created_at, updated_at, metadata) "
+            "VALUES (1, 'old', '2025-01-01 00:00:00', '2025-01-01 00:00:00', '{}')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO messages (id, conversation_id, role, content, created_at, metadata, content_hash) "
+            "VALUES (?, 1, 'user', ?, '2025-01-01 00:00:00', '{}', ?)",
+            [(i, f"text {i}", content_hash(f"text {i}")) for i in range(1, 13)],
+        )
+    memory.upgrade(engine)
+    with memory.session_factory(engine)() as session:
+        keys = dict(session.execute(sa.select(memory.Message.id, memory.Message.content_key)).all())
+        assert keys == {i: content_key(content_hash(f"text {i}")) for i in range(1, 13)}
+        wanted = [content_hash("text 5"), content_hash("text 12"), content_hash("never stored")]
+        assert ConversationRepository(session).ids_with_hashes(wanted) == {wanted[0]: [5], wanted[1]: [12]}
+    memory.downgrade(engine, "0003")
+    with engine.connect() as connection:
+        columns = [row[1] for row in connection.exec_driver_sql("PRAGMA table_info(messages)")]
+        indexes = [row[1] for row in connection.exec_driver_sql("PRAGMA index_list(messages)")]
+    assert "content_key" not in columns and "ix_messages_content_hash" in indexes
     engine.dispose()

@@ -126,3 +126,30 @@ def test_deleting_a_message_removes_its_vector_in_every_space(
     memory_session.flush()
     assert set(default.get([first.id, second.id])) == {second.id}
     assert other.count() == 0
+
+
+def test_a_message_made_through_the_orm_gets_its_content_digest_and_lookup_key(
+    memory_session: Session,
+) -> None:
+    from memory.conversations import ConversationRepository
+    from memory.digests import content_hash, content_key
+
+    conversation = Conversation(title="orm")
+    message = Message(conversation=conversation, role="user", content="the same words", created_at=EPOCH)
+    memory_session.add_all([conversation, message])
+    memory_session.flush()
+    digest = hashlib.sha256(b"the same words").hexdigest()
+    assert (message.content_hash, message.content_key) == (digest, content_key(digest))
+    assert content_hash("the same words") == digest
+    # A row with the same 64-bit key but another digest (a key collision) is not taken for a match.
+    collision = Message(
+        conversation=conversation,
+        role="user",
+        content="other words",
+        created_at=EPOCH,
+        content_key=content_key(digest),
+    )
+    memory_session.add(collision)
+    memory_session.flush()
+    found = ConversationRepository(memory_session).ids_with_hashes([digest, content_hash("never stored")])
+    assert found == {digest: [message.id]}

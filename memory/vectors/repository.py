@@ -100,27 +100,17 @@ class VectorRepository:
         `message_ids[i]`; a single conversation id, role or time applies to every row."""
         matrix = as_matrix(vectors, self.dimensions, allow_single=False)
         n = len(matrix)
-        ids = [check_id(message_id, "message_id") for message_id in message_ids]
+        ids = _id_column(list(message_ids), "message_id")
         if len(ids) != n:
             raise ValidationError(f"got {n} vectors for {len(ids)} message ids")
-        if len(set(ids)) != n:
+        if len(np.unique(ids)) != n:
             raise ValidationError("a message id appears twice in the batch")
-        conversations = [
-            check_id(c, "conversation_id") for c in _column(conversation_ids, n, "conversation_ids", int)
-        ]
+        conversations = _id_column(_column(conversation_ids, n, "conversation_ids", int), "conversation_id")
         role_column = _column(roles, n, "roles", str)
         if not set(role_column) <= _ROLES:
             check_roles(role_column)  # raises, naming the bad role
-        times = [
-            epoch_microseconds(check_datetime(t, "created_at"))
-            for t in _column(created_at, n, "created_at", datetime)
-        ]
-        columns = VectorColumns(
-            ids=np.array(ids, dtype=np.int64),
-            conversation_ids=np.array(conversations, dtype=np.int64),
-            roles=role_column,
-            created_us=np.array(times, dtype=np.int64),
-        )
+        times = _epoch_column(_column(created_at, n, "created_at", datetime))
+        columns = VectorColumns(ids=ids, conversation_ids=conversations, roles=role_column, created_us=times)
         with translate_database_errors("store vectors"):
             self._store().insert(columns, matrix)
         return n
@@ -198,6 +188,29 @@ def _column(value: Any, n: int, what: str, scalar: type) -> list[Any]:
     if len(values) != n:
         raise ValidationError(f"{what} has {len(values)} values for {n} vectors")
     return values
+
+
+def _id_column(values: list[Any], what: str) -> npt.NDArray[np.int64]:
+    """Integer ids as an int64 array (bulk loads pass plain ints: checked in one pass)."""
+    if not all(type(value) is int for value in values):
+        values = [check_id(value, what) for value in values]
+    try:
+        return np.array(values, dtype=np.int64)
+    except OverflowError:
+        raise ValidationError(f"a {what} is outside the 64-bit integer range") from None
+
+
+def _epoch_column(values: list[Any]) -> npt.NDArray[np.int64]:
+    """Times as epoch microseconds, converted once per distinct time (a batch shares one)."""
+    memo: dict[datetime, int] = {}
+    result = []
+    for value in values:
+        micros = memo.get(value) if isinstance(value, datetime) else None
+        if micros is None:
+            micros = epoch_microseconds(check_datetime(value, "created_at"))
+            memo[value] = micros
+        result.append(micros)
+    return np.array(result, dtype=np.int64)
 
 
 def store_for(session: Session, space: EmbeddingSpace) -> VectorStore:

@@ -71,6 +71,11 @@ def check_metadata(metadata: Any, max_bytes: int) -> dict[str, Any]:
     if len(encoded) > max_bytes:
         raise ValidationError(f"metadata is above the limit of {max_bytes} bytes")
     result: dict[str, Any] = json.loads(encoded)  # a deep copy, exactly what the database will hold
+    if result != dict(metadata):
+        raise ValidationError(
+            "metadata must come back from JSON unchanged: keys must be str and sequences lists "
+            "(json would turn an int key 1 into '1' and a tuple into a list)"
+        )
     return result
 
 

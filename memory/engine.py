@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from memory.errors import ExtensionError, ValidationError
+from memory.sqlite_limits import apply_limits
 
 DEFAULT_URL: Final = "sqlite:///memory.db"
 
@@ -28,6 +29,13 @@ BEGIN_OPTION: Final = "memory_begin"
 
 #: Key in `Connection.info`: the driver's `total_changes` when the current transaction began.
 CHANGES_AT_BEGIN: Final = "memory.changes_at_begin"
+
+#: SQLite's length limits: one string or blob (vec0 chunks of 4096-dim vectors take 16 MiB), and the
+#: text of one statement.
+DEFAULT_MAX_VALUE_BYTES: Final = 64 * 1024 * 1024
+DEFAULT_MAX_SQL_BYTES: Final = 1024 * 1024
+_MIN_LIMIT_BYTES: Final = 64 * 1024
+_MAX_LIMIT_BYTES: Final = 1_000_000_000  # SQLite's compiled-in ceiling
 
 _JOURNAL_MODES: Final = frozenset({"WAL", "DELETE", "TRUNCATE", "PERSIST", "MEMORY", "OFF"})
 _SYNCHRONOUS: Final = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
@@ -42,19 +50,31 @@ def create_engine(
     synchronous: str = "NORMAL",
     cache_size_kib: int = 32768,
     wal_autocheckpoint: int = 8192,
+    max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+    max_sql_bytes: int = DEFAULT_MAX_SQL_BYTES,
     **options: Any,
 ) -> Engine:
     """Create an engine for `url`; for SQLite, one whose every connection has vec0 loaded.
 
     `journal_mode`, `synchronous` and `wal_autocheckpoint` (pages) apply to file databases only;
     `cache_size_kib` is each connection's page cache. Larger than SQLite's defaults (2 MiB, 1000
-    pages): a bulk load of 500k messages ran 30% faster (bench notes in README). Other keyword
-    options go to `sqlalchemy.create_engine`.
+    pages): a bulk load of 500k messages ran 30% faster (bench notes in README). `max_value_bytes`
+    and `max_sql_bytes` are SQLite's length limits for one string or blob and one statement, lowered
+    from 1 GB so that no single value can exhaust memory. Other keyword options go to
+    `sqlalchemy.create_engine`.
     """
     url = sa.make_url(url)
     if url.get_backend_name() != "sqlite":
         return sa.create_engine(url, **options)
-    settings = _SqliteSettings(busy_timeout_ms, journal_mode, synchronous, cache_size_kib, wal_autocheckpoint)
+    settings = _SqliteSettings(
+        busy_timeout_ms,
+        journal_mode,
+        synchronous,
+        cache_size_kib,
+        wal_autocheckpoint,
+        max_value_bytes,
+        max_sql_bytes,
+    )
     options.setdefault("module", _extension_capable_sqlite_module())
     path = _database_path(url)
     if path is not None:
@@ -83,14 +103,18 @@ class _SqliteSettings:
         synchronous: str,
         cache_size_kib: int,
         wal_autocheckpoint: int,
+        max_value_bytes: int,
+        max_sql_bytes: int,
     ) -> None:
-        for name, value in (
-            ("busy_timeout_ms", busy_timeout_ms),
-            ("cache_size_kib", cache_size_kib),
-            ("wal_autocheckpoint", wal_autocheckpoint),
+        for name, value, low in (
+            ("busy_timeout_ms", busy_timeout_ms, 0),
+            ("cache_size_kib", cache_size_kib, 0),
+            ("wal_autocheckpoint", wal_autocheckpoint, 0),
+            ("max_value_bytes", max_value_bytes, _MIN_LIMIT_BYTES),
+            ("max_sql_bytes", max_sql_bytes, _MIN_LIMIT_BYTES),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValidationError(f"{name} must be a non-negative int, not {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= _MAX_LIMIT_BYTES:
+                raise ValidationError(f"{name} must be an int from {low} to {_MAX_LIMIT_BYTES}: {value!r}")
         if journal_mode.upper() not in _JOURNAL_MODES:
             raise ValidationError(
                 f"journal_mode must be one of {sorted(_JOURNAL_MODES)}, not {journal_mode!r}"
@@ -102,6 +126,8 @@ class _SqliteSettings:
         self.wal_autocheckpoint = wal_autocheckpoint
         self.journal_mode = journal_mode.upper()
         self.synchronous = synchronous.upper()
+        self.max_value_bytes = max_value_bytes
+        self.max_sql_bytes = max_sql_bytes
 
 
 def _install_sqlite_listeners(engine: Engine, settings: _SqliteSettings, *, is_file: bool) -> None:
@@ -123,6 +149,9 @@ def _install_sqlite_listeners(engine: Engine, settings: _SqliteSettings, *, is_f
         # Autocommit at the driver level; the "begin" listener below issues BEGIN itself.
         dbapi_connection.isolation_level = None
         _load_vec0(dbapi_connection)
+        apply_limits(
+            dbapi_connection, max_value_bytes=settings.max_value_bytes, max_sql_bytes=settings.max_sql_bytes
+        )
         cursor = dbapi_connection.cursor()
         try:
             for pragma in pragmas:

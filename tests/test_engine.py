@@ -12,6 +12,7 @@ from sqlalchemy import exc as sa_exc
 
 import memory
 from memory import engine as engine_module
+from memory.sqlite_limits import LIMIT_LENGTH, LIMIT_SQL_LENGTH, current_limit
 
 
 def test_every_pooled_connection_has_vec0_and_refuses_load_extension(memory_url: str) -> None:
@@ -64,11 +65,43 @@ def test_pragmas_are_configurable(memory_url: str) -> None:
         {"busy_timeout_ms": "5000"},
         {"cache_size_kib": -1},
         {"wal_autocheckpoint": "1; ATTACH 'x' AS y"},
+        {"max_value_bytes": 0},
+        {"max_value_bytes": 2_000_000_000},
+        {"max_sql_bytes": 1.5},
     ],
 )
 def test_bad_engine_options_are_rejected(memory_url: str, options: dict[str, object]) -> None:
     with pytest.raises(memory.ValidationError):
         memory.create_engine(memory_url, **options)  # type: ignore[arg-type]
+
+
+def test_no_single_value_or_statement_can_exceed_the_length_limits(memory_url: str) -> None:
+    engine = memory.create_engine(memory_url, max_value_bytes=1_000_000, max_sql_bytes=100_000, pool_size=2)
+    connections = [engine.connect() for _ in range(2)]
+    try:
+        for connection in connections:
+            raw = connection.connection.dbapi_connection
+            assert current_limit(raw, LIMIT_LENGTH) == 1_000_000
+            assert current_limit(raw, LIMIT_SQL_LENGTH) == 100_000
+            assert connection.exec_driver_sql("SELECT length(zeroblob(1000000))").scalar_one() == 1_000_000
+            # What an injected query would use to make SQLite allocate a gigabyte.
+            for hostile in ("SELECT zeroblob(1000001)", "SELECT printf('%.*c', 1000001, 'x')"):
+                with pytest.raises(sa_exc.DataError, match="too big"):
+                    connection.exec_driver_sql(hostile)
+            with pytest.raises(sa_exc.DataError, match="too big"):
+                connection.exec_driver_sql("SELECT 1" + " " * 100_000)
+            connection.rollback()
+    finally:
+        for connection in connections:
+            connection.close()
+        engine.dispose()
+
+
+def test_the_default_length_limit_is_64_mib(memory_engine: sa.Engine) -> None:
+    with memory_engine.connect() as connection:
+        assert current_limit(connection.connection.dbapi_connection, LIMIT_LENGTH) == 64 * 1024 * 1024
+        with pytest.raises(sa_exc.DataError, match="too big"):
+            connection.exec_driver_sql("SELECT zeroblob(64 * 1024 * 1024 + 1)")
 
 
 def test_in_memory_database_works() -> None:

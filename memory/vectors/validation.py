@@ -17,6 +17,8 @@ from memory.errors import DimensionMismatchError, ValidationError
 from memory.models import ROLES
 
 MAX_K: Final = 4096
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
 
 FloatMatrix = npt.NDArray[np.float32]
 
@@ -54,6 +56,16 @@ def as_matrix(value: Any, dimensions: int, *, allow_single: bool = True) -> Floa
     if not finite.all():
         row = int(np.argwhere(~finite)[0][0])
         raise ValidationError(f"vector {row} has NaN or infinite values (after conversion to float32)")
+    # Cosine distance needs a length: computed in float32, as sqlite-vec and the index compute it.
+    with np.errstate(over="ignore", under="ignore"):
+        squared_norms = np.einsum("ij,ij->i", matrix, matrix)
+    unusable = ~np.isfinite(squared_norms) | (squared_norms == 0)
+    if unusable.any():
+        row = int(np.argmax(unusable))
+        raise ValidationError(
+            f"vector {row} has zero length, or one too small or too large for float32 (cosine distance "
+            "is undefined for it)"
+        )
     return matrix
 
 
@@ -84,6 +96,8 @@ def check_k(k: Any) -> int:
 def check_id(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise ValidationError(f"{what} must be an int, not {value!r}")
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise ValidationError(f"{what} must fit in 64 bits, not {value!r}")
     return int(value)
 
 

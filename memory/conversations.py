@@ -124,17 +124,37 @@ class NewConversation:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredMessage:
-    """A message just inserted: its id and the column values written."""
+class StoredMessages:
+    """Messages just inserted, column by column: `ids[i]` is the new id of `drafts[i]`."""
 
-    id: int
-    row: dict[str, Any]
+    ids: list[int]
+    conversation_ids: list[int]
+    created_at: list[datetime]
+    drafts: list[MessageDraft]
 
-    def to_message(self) -> Message:
-        """A detached `Message` with every column loaded."""
-        attributes = dict(self.row)
-        attributes["meta"] = attributes.pop("metadata")
-        return _detached(Message(id=self.id, **attributes))
+    @property
+    def roles(self) -> list[str]:
+        return [draft.role for draft in self.drafts]
+
+    def to_messages(self) -> list[Message]:
+        """Detached `Message` objects with every column loaded."""
+        return [
+            _detached(
+                Message(
+                    id=message_id,
+                    conversation_id=conversation_id,
+                    role=draft.role,
+                    content=draft.content,
+                    meta=draft.metadata,
+                    created_at=created_at,
+                    content_hash=draft.content_hash,
+                    content_key=content_key(draft.content_hash),
+                )
+            )
+            for message_id, conversation_id, created_at, draft in zip(
+                self.ids, self.conversation_ids, self.created_at, self.drafts, strict=True
+            )
+        ]
 
 
 _NOT_MEMOISED: Final = object()
@@ -142,7 +162,8 @@ _NOT_MEMOISED: Final = object()
 
 def _bound(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
     """A column's values through its bind processor, run once per distinct time and for empty
-    metadata (a batch shares one time; most metadata is empty)."""
+    metadata (a batch shares one time; most metadata is empty). A datetime the processor leaves for
+    the driver becomes the text the driver's own adapter makes of it (`isoformat(" ")`), once."""
     memo: dict[Any, Any] = {}
     result = []
     for value in values:
@@ -151,7 +172,8 @@ def _bound(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
             result.append(process(value))
             continue
         if key not in memo:
-            memo[key] = process(value)
+            bound = process(value)
+            memo[key] = bound.isoformat(" ") if isinstance(bound, datetime) else bound
         result.append(memo[key])
     return result
 
@@ -195,21 +217,27 @@ class ConversationRepository:
             if taken is not None:
                 raise DuplicateError(f"a conversation with source id {taken!r} already exists")
         now = utcnow()
-        rows = [
-            {
-                "title": spec.title,
-                "metadata": spec.metadata,
-                "source_id": spec.source_id,
-                "created_at": spec.created_at or now,
-                "updated_at": spec.created_at or now,
-            }
-            for spec in specs
-        ]
-        ids = self._insert(Conversation.__table__, rows)
-        rows = [{**row, "meta": row.pop("metadata")} for row in rows]
+        times = [spec.created_at or now for spec in specs]
+        columns: dict[str, list[Any]] = {
+            "title": [spec.title for spec in specs],
+            "metadata": [spec.metadata for spec in specs],
+            "source_id": [spec.source_id for spec in specs],
+            "created_at": times,
+            "updated_at": times,
+        }
+        ids = self._insert(Conversation.__table__, columns)
         return [
-            _detached(Conversation(id=conversation_id, **row))
-            for conversation_id, row in zip(ids, rows, strict=True)
+            _detached(
+                Conversation(
+                    id=conversation_id,
+                    title=spec.title,
+                    meta=spec.metadata,
+                    source_id=spec.source_id,
+                    created_at=created_at,
+                    updated_at=created_at,
+                )
+            )
+            for conversation_id, spec, created_at in zip(ids, specs, times, strict=True)
         ]
 
     def find_by_source(self, source_id: str) -> Conversation | None:
@@ -254,33 +282,36 @@ class ConversationRepository:
 
     def insert_messages(
         self, batches: list[tuple[Conversation, list[MessageDraft], datetime | None]]
-    ) -> list[StoredMessage]:
-        """Store the messages of several conversations with one multi-row INSERT ... RETURNING (bulk
-        loads add thousands per call, so no ORM objects are made here). A message without a time
-        gets its batch's `now` (default: the current time), which also becomes the conversation's
-        `updated_at`."""
+    ) -> StoredMessages:
+        """Store the messages of several conversations with one executemany (bulk loads add thousands
+        per call, so no ORM objects are made here). A message without a time gets its batch's `now`
+        (default: the current time), which also becomes the conversation's `updated_at`."""
         current = utcnow()
-        rows: list[dict[str, Any]] = []
+        drafts: list[MessageDraft] = []
+        conversation_ids: list[int] = []
+        times: list[datetime] = []
         touched: list[dict[str, Any]] = []
-        for conversation, drafts, now in batches:
+        for conversation, conversation_drafts, now in batches:
             now = now or current
-            conversation_id = conversation.id
-            touched.append({"touched_id": conversation_id, "touched_at": now})
-            rows += [
-                {
-                    "conversation_id": conversation_id,
-                    "role": draft.role,
-                    "content": draft.content,
-                    "metadata": draft.metadata,
-                    "created_at": draft.created_at or now,
-                    "content_hash": draft.content_hash,
-                    "content_key": content_key(draft.content_hash),
-                }
-                for draft in drafts
-            ]
-        if not rows:
-            return []
-        ids = self._insert(Message.__table__, rows)
+            touched.append({"touched_id": conversation.id, "touched_at": now})
+            drafts += conversation_drafts
+            conversation_ids += [conversation.id] * len(conversation_drafts)
+            times += [draft.created_at or now for draft in conversation_drafts]
+        if not drafts:
+            return StoredMessages([], [], [], [])
+        hashes = [draft.content_hash for draft in drafts]
+        ids = self._insert(
+            Message.__table__,
+            {
+                "conversation_id": conversation_ids,
+                "role": [draft.role for draft in drafts],
+                "content": [draft.content for draft in drafts],
+                "metadata": [draft.metadata for draft in drafts],
+                "created_at": times,
+                "content_hash": hashes,
+                "content_key": [content_key(digest) for digest in hashes],
+            },
+        )
         self.session.execute(
             sa.update(_CONVERSATIONS)
             .where(_CONVERSATIONS.c.id == sa.bindparam("touched_id"))
@@ -290,10 +321,10 @@ class ConversationRepository:
         for conversation, _, now in batches:
             # Mirror the new time on the caller's object without making the session flush it again.
             set_committed_value(conversation, "updated_at", now or current)
-        return [StoredMessage(message_id, row) for message_id, row in zip(ids, rows, strict=True)]
+        return StoredMessages(ids, conversation_ids, times, drafts)
 
-    def _insert(self, table: Any, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert rows, returning their new ids in order.
+    def _insert(self, table: Any, columns: dict[str, list[Any]]) -> list[int]:
+        """Insert rows given column by column, returning their new ids in order.
 
         On SQLite the ids are allocated here (max(id) + 1 ...), so the rows go in with one
         executemany: SQLite cannot promise the order of RETURNING rows, and SQLAlchemy then falls back
@@ -301,23 +332,24 @@ class ConversationRepository:
         transaction, so no other connection can take those ids in between.
         """
         connection = self.session.connection()
+        count = len(next(iter(columns.values())))
         if connection.dialect.name == "sqlite":
             first = connection.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
-            ids = list(range(int(first) + 1, int(first) + 1 + len(rows)))
+            ids = list(range(int(first) + 1, int(first) + 1 + count))
             # The statement is compiled by SQLAlchemy and the values go through each column type's own
             # bind processor; only the per-row bookkeeping of Connection.execute is skipped (bulk loads
             # spend most of their time there otherwise).
-            statement = sa.insert(table).compile(dialect=connection.dialect, column_keys=["id", *rows[0]])
+            statement = sa.insert(table).compile(dialect=connection.dialect, column_keys=["id", *columns])
             names = list(statement.positiontup or [])  # the order of the statement's "?" marks
             if not names or names[0] != "id":
                 raise AssertionError(f"{table.name}: expected the id column first, got {names}")
-            columns = []
+            values = []
             for name in names[1:]:
-                values = [row[name] for row in rows]
                 process = table.c[name].type.bind_processor(connection.dialect)
-                columns.append(values if process is None else _bound(process, values))
-            connection.exec_driver_sql(str(statement), list(zip(ids, *columns, strict=True)))
+                values.append(columns[name] if process is None else _bound(process, columns[name]))
+            connection.exec_driver_sql(str(statement), list(zip(ids, *values, strict=True)))
             return ids
+        rows = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
         result = connection.execute(
             sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
         )

@@ -21,7 +21,7 @@ from memory.conversations import (
     ConversationRepository,
     MessageDraft,
     NewConversation,
-    StoredMessage,
+    StoredMessages,
     check_content,
     check_metadata,
     draft_messages,
@@ -457,28 +457,26 @@ class MemoryManager:
         drafts: list[MessageDraft],
         matrix: npt.NDArray[np.float32],
     ) -> list[Message]:
-        stored = self._store_many(session, [(conversation, drafts, matrix, None)])
-        return [row.to_message() for row in stored]
+        return self._store_many(session, [(conversation, drafts, matrix, None)]).to_messages()
 
     def _store_many(
         self,
         session: Session,
         batches: list[tuple[Conversation, list[MessageDraft], npt.NDArray[np.float32], datetime | None]],
-    ) -> list[StoredMessage]:
+    ) -> StoredMessages:
         """Insert the messages of each conversation, then all their vectors in one bulk write."""
-        if not batches:
-            return []
         space = self._checked_space(session)
         stored = ConversationRepository(session).insert_messages(
             [(c, drafts, now) for c, drafts, _, now in batches]
         )
-        VectorRepository(session, space).add_matrix(
-            [m.id for m in stored],
-            np.concatenate([matrix for _, _, matrix, _ in batches]),
-            conversation_ids=[m.row["conversation_id"] for m in stored],
-            roles=[m.row["role"] for m in stored],
-            created_at=[m.row["created_at"] for m in stored],
-        )
+        if stored.ids:
+            VectorRepository(session, space).add_matrix(
+                stored.ids,
+                np.concatenate([matrix for _, _, matrix, _ in batches]),
+                conversation_ids=stored.conversation_ids,
+                roles=stored.roles,
+                created_at=stored.created_at,
+            )
         return stored
 
     def _conversation_draft(self, index: int, item: Any) -> _ConversationDraft:

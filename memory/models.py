@@ -167,7 +167,8 @@ class EmbeddingSpace(Base):
 
 class VectorChange(Base):
     """Append-only log of vector writes per space: in-memory indexes replay it to stay in step with
-    every connection and process. `op` is "a" (added) or "d" (deleted)."""
+    every connection and process. `op` is "a" (added) or "d" (deleted); an entry covers the
+    `run_length` consecutive message ids from `message_id` (bulk loads log one entry per run)."""
 
     __tablename__ = "vector_changes"
     __table_args__ = (Index(None, "space_id", "seq"), {"sqlite_autoincrement": True})
@@ -176,3 +177,4 @@ class VectorChange(Base):
     space_id: Mapped[int] = mapped_column(Integer)
     message_id: Mapped[int] = mapped_column(Integer)
     op: Mapped[str] = mapped_column(String(1))
+    run_length: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -49,7 +49,7 @@ def _check_store(url: str) -> tuple[set[int], int]:
         assert len(vectors) == len(set(vectors)), "a message with two vectors"
         assert set(vectors) == messages, "a message without its vector, or a vector without its message"
         logged = connection.execute(
-            sa.text("SELECT count(*) FROM vector_changes WHERE space_id = 1 AND op = 'a'")
+            sa.text("SELECT sum(run_length) FROM vector_changes WHERE space_id = 1 AND op = 'a'")
         ).scalar_one()
         assert logged == len(messages), "the change log disagrees with the vectors"
     engine.dispose()

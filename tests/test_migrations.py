@@ -219,3 +219,28 @@ def test_0004_backfills_content_keys_so_stored_content_is_found_again(memory_url
         indexes = [row[1] for row in connection.exec_driver_sql("PRAGMA index_list(messages)")]
     assert "content_key" not in columns and "ix_messages_content_hash" in indexes
     engine.dispose()
+
+
+def test_0005_downgrade_expands_logged_runs_in_their_order(memory_url: str) -> None:
+    engine = memory.create_engine(memory_url)
+    memory.upgrade(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO vector_changes (space_id, message_id, op, run_length) VALUES (?, ?, ?, ?)",
+            [(1, 10, "a", 3), (1, 11, "d", 1), (1, 20, "a", 2), (1, 10, "d", 2)],
+        )
+    memory.downgrade(engine, "0004")
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT message_id, op FROM vector_changes ORDER BY seq").all()
+    assert [tuple(row) for row in rows] == [
+        (10, "a"),
+        (11, "a"),
+        (12, "a"),
+        (11, "d"),
+        (20, "a"),
+        (21, "a"),
+        (10, "d"),
+        (11, "d"),
+    ]
+    memory.upgrade(engine)
+    engine.dispose()

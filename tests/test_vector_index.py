@@ -215,3 +215,36 @@ def test_index_search_directly(memory_engine: sa.Engine) -> None:
         index = VectorIndex(1, 384)
         assert index.search(connection, np.ones(384, dtype=np.float32), 5, SearchFilter()) == []
         assert store.count() == 0
+
+
+def test_logged_runs_replay_adds_and_deletes_in_order(memory_engine: sa.Engine) -> None:
+    """Bulk writes log one entry per run of consecutive ids; a reader replays runs with gaps, then a
+    delete inside a run, then the same id written again, and ends with the tables' exact state."""
+    rng = np.random.default_rng(5)
+    index = VectorIndex(1, DIMS, mode="exact")
+    session_factory = memory.session_factory(memory_engine, write=True)
+    with session_factory.begin() as session:
+        space = session.get(memory.EmbeddingSpace, 1)
+        assert space is not None
+        space.dimensions = DIMS
+        SqliteVecStore(session.connection(), 1, 384).drop()
+        SqliteVecStore(session.connection(), 1, DIMS).create()
+    with session_factory.begin() as session:  # the index starts from an empty space
+        index.sync(session.connection())
+
+    matrix = rng.standard_normal((700, DIMS)).astype(np.float32)
+    ids = np.r_[1:301, 501:801, 1001:1101]  # three runs in one batch
+    with session_factory.begin() as session:
+        space = session.get(memory.EmbeddingSpace, 1)
+        repository = VectorRepository(session, space)  # type: ignore[arg-type]
+        repository.add_matrix(ids.tolist(), matrix, conversation_ids=1, roles="user", created_at=T0)
+        runs = session.execute(sa.text("SELECT message_id, run_length FROM vector_changes")).all()
+        assert [tuple(run) for run in runs] == [(1, 300), (501, 300), (1001, 100)]
+        repository.delete([550, 2])
+        repository.add(550, matrix[0], conversation_id=1, role="user", created_at=T0)
+    with session_factory.begin() as session:
+        assert index.sync(session.connection())
+        expected = {int(i) for i in ids} - {2}
+        assert set(index.ids()) == expected
+        hits = index.search(session.connection(), matrix[0], 2, SearchFilter())
+        assert hits is not None and {hits[0][0], hits[1][0]} == {1, 550}

@@ -38,7 +38,10 @@ _BLOCK_ROWS: Final = 65536
 # Replaying more changes than this (or a gap in the log) rebuilds the index from the tables instead.
 _MAX_REPLAY: Final = 200_000
 _LATEST_SEQ: Final = "SELECT max(seq) FROM vector_changes WHERE space_id = ?"
-_CHANGES: Final = "SELECT seq, message_id, op FROM vector_changes WHERE space_id = ? AND seq > ? ORDER BY seq"
+_CHANGES: Final = (
+    "SELECT seq, message_id, op, run_length FROM vector_changes WHERE space_id = ? AND seq > ? ORDER BY seq"
+)
+_CHANGED_IDS: Final = "SELECT coalesce(sum(run_length), 0) FROM vector_changes WHERE space_id = ? AND seq > ?"
 _OLDEST_SEQ: Final = "SELECT min(seq) FROM vector_changes WHERE space_id = ?"
 
 
@@ -82,6 +85,11 @@ class VectorIndex:
     def __len__(self) -> int:
         return self._size
 
+    def ids(self) -> npt.NDArray[np.int64]:
+        """The message ids the index holds."""
+        alive = [block.ids[: block.n][block.alive[: block.n]] for block in self._blocks]
+        return np.concatenate(alive) if alive else np.zeros(0, dtype=np.int64)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False)
@@ -105,11 +113,14 @@ class VectorIndex:
             return True
         if self._seq is not None and latest < self._seq:
             return False
-        if self._seq is None or latest - self._seq > _MAX_REPLAY or self._log_gap(connection):
+        if self._seq is None or self._log_gap(connection) or self._changed_ids(connection) > _MAX_REPLAY:
             self._rebuild(connection, latest)
         else:
             self._replay(connection)
         return True
+
+    def _changed_ids(self, connection: Connection) -> int:
+        return int(connection.exec_driver_sql(_CHANGED_IDS, (self.space_id, self._seq)).scalar_one())
 
     def _log_gap(self, connection: Connection) -> bool:
         oldest = connection.exec_driver_sql(_OLDEST_SEQ, (self.space_id,)).scalar_one_or_none()
@@ -139,14 +150,15 @@ class VectorIndex:
         assert self._seq is not None
         rows = connection.exec_driver_sql(_CHANGES, (self.space_id, self._seq)).all()
         pending_adds: list[int] = []
-        for seq, message_id, op in rows:
+        for seq, first_id, op, run_length in rows:
+            ids = range(int(first_id), int(first_id) + int(run_length))
             if op == "d":
                 if pending_adds:
                     self._load(connection, pending_adds)
                     pending_adds = []
-                self._kill([int(message_id)])
+                self._kill(list(ids))
             else:
-                pending_adds.append(int(message_id))
+                pending_adds.extend(ids)
             self._seq = int(seq)
         if pending_adds:
             self._load(connection, pending_adds)

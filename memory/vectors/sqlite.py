@@ -30,7 +30,7 @@ _CREATE_TRIGGER: Final = (
     "BEGIN DELETE FROM {table} WHERE message_id = OLD.id; "
     "INSERT INTO vector_changes(space_id, message_id, op) VALUES ({space_id}, OLD.id, 'd'); END"
 )
-_LOG: Final = "INSERT INTO vector_changes(space_id, message_id, op) VALUES (?, ?, ?)"
+_LOG: Final = "INSERT INTO vector_changes(space_id, message_id, op, run_length) VALUES (?, ?, ?, ?)"
 _FORGET: Final = "DELETE FROM vector_changes WHERE space_id = ?"
 _DROP_TRIGGER: Final = "DROP TRIGGER IF EXISTS {table}_delete"
 _DROP_TABLE: Final = "DROP TABLE IF EXISTS {table}"
@@ -117,7 +117,9 @@ class SqliteVecStore:
                 else:
                     with_bits = [(*row, code.tobytes()) for row, code in zip(rows, bits, strict=True)]
                     self._connection.exec_driver_sql(self._sql(_INSERT_WITH_BITS), with_bits)
-            self._connection.exec_driver_sql(_LOG, [(self._space_id, message_id, "a") for message_id in ids])
+            self._connection.exec_driver_sql(
+                _LOG, [(self._space_id, first, "a", length) for first, length in id_runs(columns.ids)]
+            )
 
     def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
         conditions = [_MATCH]
@@ -143,8 +145,9 @@ class SqliteVecStore:
         for chunk in _chunks(message_ids):
             sql = self._sql(_DELETE, marks=_placeholders(len(chunk)))
             deleted += self._connection.exec_driver_sql(sql, tuple(chunk)).rowcount
+        deleted_ids = np.unique(np.asarray(message_ids, dtype=np.int64))
         self._connection.exec_driver_sql(
-            _LOG, [(self._space_id, message_id, "d") for message_id in message_ids]
+            _LOG, [(self._space_id, first, "d", length) for first, length in id_runs(deleted_ids)]
         )
         return deleted
 
@@ -185,6 +188,16 @@ class SqliteVecStore:
         return template.format(
             table=self._table, dimensions=self._dimensions, space_id=self._space_id, **fragments
         )
+
+
+def id_runs(ids: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
+    """`(first id, length)` of each run of consecutive ids, in the order given."""
+    if not len(ids):
+        return []
+    breaks = np.flatnonzero(np.diff(ids) != 1) + 1
+    starts = np.concatenate(([0], breaks))
+    lengths = np.diff(np.concatenate((starts, [len(ids)])))
+    return list(zip(ids[starts].tolist(), lengths.tolist(), strict=True))
 
 
 def sign_bits(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:

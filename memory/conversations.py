@@ -5,37 +5,33 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from memory.digests import content_hash, content_key
+from memory.digests import content_key
 from memory.errors import DuplicateError, NotFoundError, ValidationError
-from memory.models import Conversation, Message, UTCDateTime, utcnow
+from memory.models import ROLES, Conversation, Message, UTCDateTime, utcnow
 from memory.vectors.validation import check_datetime, check_id, check_role
 
 DEFAULT_MAX_CONTENT_BYTES: Final = 1024 * 1024
 _MESSAGE_KEYS: Final = frozenset({"role", "content", "metadata", "created_at"})
+_ROLES: Final = frozenset(ROLES)
 
 
-@dataclass(frozen=True, slots=True)
-class MessageDraft:
-    """A validated message, not yet stored."""
+class MessageDraft(NamedTuple):
+    """A validated message, not yet stored (made by `draft_messages`)."""
 
     role: str
     content: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-    created_at: datetime | None = None
-    #: sha256 of the content; computed once, here, when not given.
-    content_hash: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.content_hash:
-            object.__setattr__(self, "content_hash", content_hash(self.content))
+    metadata: dict[str, Any]
+    created_at: datetime | None
+    #: sha256 of the content (see `memory.digests.content_hash`).
+    content_hash: str
 
 
 def check_content(content: Any, max_bytes: int, what: str = "content") -> str:
@@ -95,6 +91,22 @@ def draft_messages(messages: Iterable[Mapping[str, Any]], max_bytes: int) -> lis
 
 
 def _draft(raw: Any, max_bytes: int) -> MessageDraft:
+    if type(raw) is dict and raw.keys() <= _MESSAGE_KEYS:  # the common case, checked cheaply
+        role, content = raw.get("role"), raw.get("content")
+        if type(role) is str and role in _ROLES and type(content) is str and len(content) * 4 <= max_bytes:
+            metadata, created_at = raw.get("metadata"), raw.get("created_at")
+            try:
+                digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
+            except UnicodeEncodeError:
+                pass  # the full path below names the lone surrogate
+            else:
+                return MessageDraft(
+                    role,
+                    content,
+                    {} if metadata is None else check_metadata(metadata, max_bytes),
+                    None if created_at is None else check_datetime(created_at, "created_at"),
+                    digest,
+                )
     if not isinstance(raw, dict | Mapping):
         raise ValidationError(f"expected a dict with 'role' and 'content', got {type(raw).__name__}")
     if not raw.keys() <= _MESSAGE_KEYS:
@@ -105,11 +117,11 @@ def _draft(raw: Any, max_bytes: int) -> MessageDraft:
     content, metadata, created_at = raw["content"], raw.get("metadata"), raw.get("created_at")
     encoded = _utf8(content, max_bytes, "content")
     return MessageDraft(
-        role=check_role(raw["role"]),
-        content=content,
-        metadata={} if metadata is None else check_metadata(metadata, max_bytes),
-        created_at=None if created_at is None else check_datetime(created_at, "created_at"),
-        content_hash=hashlib.sha256(encoded).hexdigest(),
+        check_role(raw["role"]),
+        content,
+        {} if metadata is None else check_metadata(metadata, max_bytes),
+        None if created_at is None else check_datetime(created_at, "created_at"),
+        hashlib.sha256(encoded).hexdigest(),
     )
 
 

@@ -166,16 +166,7 @@ class MemoryManager:
         items = [self._conversation_draft(index, item) for index, item in enumerate(conversations)]
         if not items:
             raise ValidationError("conversations is empty: nothing to add")
-        to_embed = [draft for item in items if item.vectors is None for draft in item.drafts]
-        embedded = iter(self._vectors_before_writing(to_embed))
-        matrices = [
-            self._vectors_before_writing(item.drafts, item.vectors)
-            if item.vectors is not None
-            else np.array([next(embedded) for _ in item.drafts], dtype=np.float32).reshape(
-                -1, self._embedder.dimensions
-            )
-            for item in items
-        ]
+        matrix = self._matrix_of(items)
         with self._writing() as session:
             created = ConversationRepository(session).create_many(
                 [
@@ -187,13 +178,12 @@ class MemoryManager:
                 (
                     conversation,
                     item.drafts,
-                    matrix,
                     max((d.created_at for d in item.drafts if d.created_at), default=None) or item.created_at,
                 )
-                for conversation, item, matrix in zip(created, items, matrices, strict=True)
+                for conversation, item in zip(created, items, strict=True)
                 if item.drafts
             ]
-            self._store_many(session, batches)
+            self._store_many(session, batches, matrix)
             return created
 
     def find_conversation(self, source_id: str) -> Conversation | None:
@@ -457,27 +447,60 @@ class MemoryManager:
         drafts: list[MessageDraft],
         matrix: npt.NDArray[np.float32],
     ) -> list[Message]:
-        return self._store_many(session, [(conversation, drafts, matrix, None)]).to_messages()
+        return self._store_many(session, [(conversation, drafts, None)], matrix).to_messages()
 
     def _store_many(
         self,
         session: Session,
-        batches: list[tuple[Conversation, list[MessageDraft], npt.NDArray[np.float32], datetime | None]],
+        batches: list[tuple[Conversation, list[MessageDraft], datetime | None]],
+        matrix: npt.NDArray[np.float32],
     ) -> StoredMessages:
-        """Insert the messages of each conversation, then all their vectors in one bulk write."""
+        """Insert the messages of each conversation, then all their vectors (row i of `matrix` for
+        the i-th message) in one bulk write."""
         space = self._checked_space(session)
-        stored = ConversationRepository(session).insert_messages(
-            [(c, drafts, now) for c, drafts, _, now in batches]
-        )
+        stored = ConversationRepository(session).insert_messages(batches)
         if stored.ids:
             VectorRepository(session, space).add_matrix(
                 stored.ids,
-                np.concatenate([matrix for _, _, matrix, _ in batches]),
+                matrix,
                 conversation_ids=stored.conversation_ids,
                 roles=stored.roles,
                 created_at=stored.created_at,
             )
         return stored
+
+    def _matrix_of(self, items: list[_ConversationDraft]) -> npt.NDArray[np.float32]:
+        """One vector per message of `items`, in order: given vectors checked once over the whole
+        batch (a bad one is then traced to its conversation), the rest embedded together."""
+        to_embed = [draft for item in items if item.vectors is None for draft in item.drafts]
+        embedded = self._vectors_before_writing(to_embed)
+        parts: list[Any] = []
+        position = 0
+        for item in items:
+            if item.vectors is None:
+                if item.drafts:
+                    parts.append(embedded[position : position + len(item.drafts)])
+                    position += len(item.drafts)
+            elif item.drafts or np.size(item.vectors):
+                parts.append(item.vectors)
+        dimensions = self._embedder.dimensions
+        if not parts:
+            return np.zeros((0, dimensions), dtype=np.float32)
+        try:
+            shapes_fit = all(np.shape(part) == (len(part), dimensions) for part in parts)
+            matrix = as_matrix(np.concatenate(parts), dimensions, allow_single=False) if shapes_fit else None
+        except (ValidationError, ValueError, TypeError):
+            matrix = None
+        if matrix is None or len(matrix) != sum(len(item.drafts) for item in items):
+            for index, item in enumerate(items):  # find the culprit, for a precise error
+                if item.vectors is None or not (item.drafts or np.size(item.vectors)):
+                    continue
+                try:
+                    self._vectors_before_writing(item.drafts, item.vectors)
+                except ValidationError as exc:
+                    raise type(exc)(f"conversation {index}: {exc}") from None
+            raise ValidationError("vectors do not match the messages")  # unreachable in practice
+        return matrix
 
     def _conversation_draft(self, index: int, item: Any) -> _ConversationDraft:
         if not isinstance(item, Mapping):

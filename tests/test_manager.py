@@ -384,6 +384,21 @@ def test_add_conversations_in_one_transaction_with_given_vectors(memory_manager:
     ):
         with pytest.raises(memory.MemoryStoreError):
             memory_manager.add_conversations(bad)
+    # The batch's vectors are checked together; a bad one is still traced to its conversation.
+    one = [{"role": "user", "content": "x"}]
+    for bad_vectors, message in (
+        ([[0.0] * 384], "conversation 2: vector 0 has zero length"),
+        ([[1.0] * 383], "conversation 2: expected vectors of 384 dimensions, got 383"),
+        ([["a"] * 384], "conversation 2: a vector must hold real numbers"),
+        (vectors[:2], "conversation 2: got 2 vectors for 1 messages"),
+    ):
+        batch = [
+            {"messages": one, "vectors": vectors[:1]},
+            {"messages": one},
+            {"messages": one, "vectors": bad_vectors},
+        ]
+        with pytest.raises(memory.ValidationError, match=message):
+            memory_manager.add_conversations(batch)
     assert memory_manager.stats() == before
 
 

@@ -44,6 +44,19 @@ def test_file_database_pragmas(memory_url: str) -> None:
     engine.dispose()
 
 
+def test_new_databases_get_16_kib_pages_and_existing_ones_keep_theirs(tmp_path: Path) -> None:
+    for name, options, expected in (("default.db", {}, 16384), ("small.db", {"page_size": 4096}, 4096)):
+        engine = memory.create_engine(f"sqlite:///{tmp_path / name}", **options)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x)")
+            assert connection.exec_driver_sql("PRAGMA page_size").scalar_one() == expected
+        engine.dispose()
+    reopened = memory.create_engine(f"sqlite:///{tmp_path / 'small.db'}", page_size=65536)
+    with reopened.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA page_size").scalar_one() == 4096
+    reopened.dispose()
+
+
 def test_pragmas_are_configurable(memory_url: str) -> None:
     engine = memory.create_engine(
         memory_url, journal_mode="delete", synchronous="full", cache_size_kib=4096, wal_autocheckpoint=100
@@ -68,6 +81,9 @@ def test_pragmas_are_configurable(memory_url: str) -> None:
         {"max_value_bytes": 0},
         {"max_value_bytes": 2_000_000_000},
         {"max_sql_bytes": 1.5},
+        {"page_size": 5000},
+        {"page_size": 16384.0},
+        {"page_size": "16384; DROP TABLE x"},
     ],
 )
 def test_bad_engine_options_are_rejected(memory_url: str, options: dict[str, object]) -> None:

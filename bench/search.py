@@ -9,7 +9,7 @@ past that, copies of them with small noise; queries are embeddings of 200 held-o
 1M each sentence has ~25 noisy copies, which clusters a query's top-10 more than 1M distinct
 sentences would: read the 1M recall with that in mind, and the <=40k rows as the real-text figure.) Each store
 is built through the public API (MemoryManager.add_conversations with precomputed vectors: one
-conversation of 1,000 messages, the rest in conversations of 10, 1,000 conversations per call),
+conversation of 1,000 messages, the rest in conversations of 10, 5,000 conversations per call),
 which gives the ingest rate.
 Each search method then runs in its own process, so its peak RSS is its own:
 
@@ -132,7 +132,7 @@ def build_store(path: Path, vectors: npt.NDArray[np.float32]) -> dict[str, Any]:
         position = scoped
         while position < n:
             batch = []
-            for _ in range(1000):  # 1,000 conversations of 10 messages (10,000 messages) per call
+            for _ in range(5000):  # 5,000 conversations of 10 messages (50,000 messages) per call
                 if position >= n:
                     break
                 size = min(10, n - position)

@@ -175,6 +175,8 @@ def _bound(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
     """A column's values through its bind processor, run once per distinct time and for empty
     metadata (a batch shares one time; most metadata is empty). A datetime the processor leaves for
     the driver becomes the text the driver's own adapter makes of it (`isoformat(" ")`), once."""
+    if len(values) > 1 and all(value is values[0] for value in values):  # one object for the batch
+        return _bound(process, values[:1]) * len(values)
     memo: dict[Any, Any] = {}
     result = []
     for value in values:
@@ -189,6 +191,7 @@ def _bound(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
     return result
 
 
+_TOUCH: Final = "UPDATE conversations SET updated_at = ? WHERE id = ?"
 _CONVERSATIONS: Final = sa.table("conversations", sa.column("id"), sa.column("updated_at", UTCDateTime()))
 _Row = TypeVar("_Row", Conversation, Message)
 
@@ -305,10 +308,10 @@ class ConversationRepository:
         drafts: list[MessageDraft] = []
         conversation_ids: list[int] = []
         times: list[datetime] = []
-        touched: list[dict[str, Any]] = []
+        touched: list[tuple[int, datetime]] = []
         for conversation, conversation_drafts, now in batches:
             now = now or current
-            touched.append({"touched_id": conversation.id, "touched_at": now})
+            touched.append((conversation.id, now))
             drafts += conversation_drafts
             conversation_ids += [conversation.id] * len(conversation_drafts)
             times += [draft.created_at or now for draft in conversation_drafts]
@@ -327,16 +330,28 @@ class ConversationRepository:
                 "content_key": [content_key(digest) for digest in hashes],
             },
         )
-        self.session.execute(
-            sa.update(_CONVERSATIONS)
-            .where(_CONVERSATIONS.c.id == sa.bindparam("touched_id"))
-            .values(updated_at=sa.bindparam("touched_at")),
-            touched,
-        )
+        self._touch(touched)
         for conversation, _, now in batches:
             # Mirror the new time on the caller's object without making the session flush it again.
             set_committed_value(conversation, "updated_at", now or current)
         return StoredMessages(ids, conversation_ids, times, drafts)
+
+    def _touch(self, touched: list[tuple[int, datetime]]) -> None:
+        """Set each conversation's `updated_at`."""
+        connection = self.session.connection()
+        if connection.dialect.name == "sqlite":  # one executemany, times bound as in _insert
+            process = _CONVERSATIONS.c.updated_at.type.bind_processor(connection.dialect)
+            times = [when for _, when in touched]
+            bound = times if process is None else _bound(process, times)
+            ids = [conversation_id for conversation_id, _ in touched]
+            connection.exec_driver_sql(_TOUCH, list(zip(bound, ids, strict=True)))
+            return
+        self.session.execute(
+            sa.update(_CONVERSATIONS)
+            .where(_CONVERSATIONS.c.id == sa.bindparam("touched_id"))
+            .values(updated_at=sa.bindparam("touched_at")),
+            [{"touched_id": conversation_id, "touched_at": when} for conversation_id, when in touched],
+        )
 
     def _insert(self, table: Any, columns: dict[str, list[Any]]) -> list[int]:
         """Insert rows given column by column, returning their new ids in order.

@@ -7,7 +7,6 @@ from typing import Any, ClassVar, Final
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -115,8 +114,8 @@ class Message(Base):
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     #: sha256 of the content (hex); filled in from `content` when not given.
     content_hash: Mapped[str] = mapped_column(String(64), default=lambda c: _digest_of(c))
-    #: The indexed 64-bit prefix of the content's sha256, for finding identical content.
-    content_key: Mapped[int] = mapped_column(BigInteger, default=lambda c: content_key(_digest_of(c)))
+    #: The indexed 32-bit prefix of the content's sha256, for finding identical content.
+    content_key: Mapped[int] = mapped_column(Integer, default=lambda c: content_key(_digest_of(c)))
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 

@@ -202,6 +202,8 @@ def _id_column(values: list[Any], what: str) -> npt.NDArray[np.int64]:
 
 def _epoch_column(values: list[Any]) -> npt.NDArray[np.int64]:
     """Times as epoch microseconds, converted once per distinct time (a batch shares one)."""
+    if len(values) > 1 and all(value is values[0] for value in values):
+        return np.full(len(values), _epoch_column(values[:1])[0], dtype=np.int64)
     memo: dict[datetime, int] = {}
     result = []
     for value in values:

@@ -1,0 +1,196 @@
+"""Property tests (hypothesis): any text and metadata round-trip exactly, bad text changes nothing, and a
+stateful test drives add / delete / search / reindex against a plain in-memory model of the store."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule
+
+import memory
+from memory import FakeEmbedder, MemoryManager
+from memory.models import ROLES
+
+# Any Unicode text SQLite can hold as UTF-8: every plane, NUL and control characters, no surrogates.
+TEXT = st.text(st.characters(codec="utf-8"), max_size=200)
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | TEXT
+)
+JSON = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+METADATA = st.dictionaries(TEXT, JSON, max_size=5)
+WORDS = st.lists(st.sampled_from(["cat", "dog", "train", "turin", "rain", "tea", "map", "code"]), min_size=1)
+SEARCHABLE = WORDS.map(" ".join)
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture(scope="module")
+def shared_manager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MemoryManager]:
+    path = tmp_path_factory.mktemp("properties") / "memory.db"
+    with MemoryManager(f"sqlite:///{path}", embedder=FakeEmbedder(32)) as manager:
+        yield manager
+
+
+@SETTINGS
+@given(content=TEXT, metadata=METADATA, role=st.sampled_from(ROLES), title=st.none() | TEXT)
+def test_any_text_and_metadata_come_back_exactly(
+    shared_manager: MemoryManager, content: str, metadata: dict[str, Any], role: str, title: str | None
+) -> None:
+    conversation = shared_manager.create_conversation(title, metadata=metadata)
+    stored = shared_manager.add_message(conversation.id, role, content, metadata=metadata)
+    (back,) = shared_manager.get_messages(conversation.id)
+    assert (back.id, back.role, back.content, back.meta) == (stored.id, role, content, metadata)
+    assert back.content.encode("utf-8") == content.encode("utf-8")
+    loaded = shared_manager.get_conversation(conversation.id)
+    assert (loaded.title, loaded.meta) == (title, metadata)
+    hit = shared_manager.search(content, k=1, conversation_id=conversation.id)
+    assert [h.message.id for h in hit] == [stored.id]
+
+
+@SETTINGS
+@given(
+    before=TEXT,
+    surrogate=st.characters(categories=["Cs"]),
+    after=TEXT,
+    where=st.sampled_from(["content", "title", "metadata key", "metadata value"]),
+)
+def test_text_with_a_lone_surrogate_is_refused_and_changes_nothing(
+    shared_manager: MemoryManager, before: str, surrogate: str, after: str, where: str
+) -> None:
+    bad = before + surrogate + after
+    counts = shared_manager.stats()
+    with pytest.raises(memory.ValidationError):
+        if where == "content":
+            shared_manager.create_conversation("x", messages=[{"role": "user", "content": bad}])
+        elif where == "title":
+            shared_manager.create_conversation(bad)
+        elif where == "metadata key":
+            shared_manager.create_conversation("x", metadata={bad: 1})
+        else:
+            shared_manager.create_conversation("x", metadata={"k": [bad]})
+    assert shared_manager.stats() == counts
+
+
+class StoreMachine(RuleBasedStateMachine):
+    """The store against a dict of messages: after every step the counts agree, and every search (through
+    the in-memory index and through plain vec0) returns the model's nearest messages."""
+
+    conversations = Bundle("conversations")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.directory = Path(tempfile.mkdtemp(prefix="memory-state-"))
+        self.url = f"sqlite:///{self.directory / 'memory.db'}"
+        self.embedders = [FakeEmbedder(16), FakeEmbedder(24)]
+        self.active = 0
+        self.indexed = MemoryManager(self.url, embedder=self.embedders[0])
+        self.plain = MemoryManager(self.url, embedder=self.embedders[0], vector_index=None)
+        self.messages: dict[int, tuple[int, str, str]] = {}  # id -> (conversation, role, content)
+        self.alive: set[int] = set()
+
+    @rule(target=conversations, title=TEXT)
+    def create_conversation(self, title: str) -> int:
+        conversation_id = self.indexed.create_conversation(title).id
+        self.alive.add(conversation_id)
+        return conversation_id
+
+    @rule(
+        conversation=conversations,
+        texts=st.lists(SEARCHABLE, min_size=1, max_size=4),
+        role=st.sampled_from(ROLES),
+    )
+    def add_messages(self, conversation: int, texts: list[str], role: str) -> None:
+        batch = [{"role": role, "content": text} for text in texts]
+        if conversation not in self.alive:
+            with pytest.raises(memory.NotFoundError):
+                self.plain.add_messages(conversation, batch)
+            return
+        for message in self.plain.add_messages(conversation, batch):
+            self.messages[message.id] = (conversation, role, message.content)
+
+    @precondition(lambda self: self.messages)
+    @rule(data=st.data())
+    def delete_message(self, data: st.DataObject) -> None:
+        message_id = data.draw(st.sampled_from(sorted(self.messages)))
+        self.indexed.delete_message(message_id)
+        del self.messages[message_id]
+        with pytest.raises(memory.NotFoundError):
+            self.plain.delete_message(message_id)
+
+    @rule(conversation=conversations)
+    def delete_conversation(self, conversation: int) -> None:
+        if conversation not in self.alive:
+            with pytest.raises(memory.NotFoundError):
+                self.indexed.delete_conversation(conversation)
+            return
+        self.plain.delete_conversation(conversation)
+        self.alive.discard(conversation)
+        self.messages = {i: m for i, m in self.messages.items() if m[0] != conversation}
+
+    @rule()
+    def reindex(self) -> None:
+        self.active = 1 - self.active
+        embedder = self.embedders[self.active]
+        self.indexed.reindex(embedder, batch_size=3)
+        # The other manager notices that the active space changed, and is reopened with the new model.
+        with pytest.raises(memory.EmbeddingSpaceError):
+            self.plain.search("cat")
+        self.plain.close()
+        self.plain = MemoryManager(self.url, embedder=embedder, vector_index=None)
+
+    @rule(query=SEARCHABLE, k=st.integers(1, 12), scoped=st.booleans(), data=st.data())
+    def search(self, query: str, k: int, scoped: bool, data: st.DataObject) -> None:
+        conversation = data.draw(st.sampled_from(sorted(self.alive))) if scoped and self.alive else None
+        candidates = [i for i, m in self.messages.items() if conversation is None or m[0] == conversation]
+        expected = self._distances(query, candidates)
+        for manager in (self.indexed, self.plain):
+            hits = manager.search(query, k=k, conversation_id=conversation)
+            assert len(hits) == min(k, len(candidates))
+            for hit in hits:
+                assert hit.message.id in expected
+                assert hit.message.content == self.messages[hit.message.id][2]
+                assert hit.distance == pytest.approx(expected[hit.message.id], abs=1e-5)
+            nearest = sorted(expected.values())[: len(hits)]
+            np.testing.assert_allclose([h.distance for h in hits], nearest, atol=1e-5)
+
+    @invariant()
+    def counts_agree(self) -> None:
+        stats = self.indexed.stats()
+        assert stats["messages"] == len(self.messages)
+        assert stats["conversations"] == len(self.alive)
+        assert stats["vectors"][stats["active_space"]] == len(self.messages)
+
+    def teardown(self) -> None:
+        self.indexed.close()
+        self.plain.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _distances(self, query: str, ids: list[int]) -> dict[int, float]:
+        if not ids:
+            return {}
+        embedder = self.embedders[self.active]
+        vectors = embedder.embed([self.messages[i][2] for i in ids]).astype(np.float64)
+        q = embedder.embed([query])[0].astype(np.float64)
+        similarity = vectors @ q / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(q))
+        return {i: float(1.0 - s) for i, s in zip(ids, similarity, strict=True)}
+
+
+TestStoreMachine = StoreMachine.TestCase
+TestStoreMachine.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)

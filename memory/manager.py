@@ -186,6 +186,24 @@ class MemoryManager:
             self._store_many(session, batches, matrix)
             return created
 
+    def get_or_create_conversation(
+        self, source_id: str, *, title: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> Conversation:
+        """The conversation with this source id, created (with `title` and `metadata`) if there is
+        none yet. Atomic: processes racing for the same source id all get the one conversation."""
+        check_content(source_id, 255, "source_id")
+        if title is not None:
+            check_content(title, self._max_content_bytes, "title")
+        checked = check_metadata(metadata, self._max_content_bytes)
+        # One write transaction (BEGIN IMMEDIATE) for the look-up and the insert: no other writer
+        # can create the same source id in between.
+        with self._writing() as session:
+            conversations = ConversationRepository(session)
+            found = conversations.find_by_source(source_id)
+            if found is not None:
+                return found
+            return conversations.create(title, checked, source_id=source_id)
+
     def find_conversation(self, source_id: str) -> Conversation | None:
         """The conversation imported with this source id, if any."""
         with self._reading() as session:

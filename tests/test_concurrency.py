@@ -69,3 +69,49 @@ def test_four_writer_processes_lose_nothing(memory_url: str) -> None:
     engine.dispose()
     assert stored == vectors == set(written)
     assert conversations == PROCESSES  # the read-then-write pattern never created a duplicate
+
+
+_RACER = """
+import json, sys
+import memory
+
+manager = memory.MemoryManager(sys.argv[1], embedder=memory.FakeEmbedder(384), migrate=False)
+name, errors, seen = sys.argv[2], [], {}
+for n in range(int(sys.argv[3])):
+    key = f"shared-{n % 10}"  # every racer wants the same ten conversations, at the same moments
+    try:
+        conversation = manager.get_or_create_conversation(key, title=f"created by {name}")
+        seen[key] = conversation.id
+        manager.add_message(conversation.id, "user", f"{name} was here {n}")
+    except Exception as exc:
+        errors.append(f"{type(exc).__name__}: {exc}")
+print(json.dumps({"errors": errors, "seen": seen}))
+"""
+
+
+def test_racing_get_or_create_gives_every_process_the_same_conversation(memory_url: str) -> None:
+    rounds = 40
+    with MemoryManager(memory_url, embedder=FakeEmbedder(384)):
+        pass
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACER, memory_url, f"racer{i}", str(rounds)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(PROCESSES)
+    ]
+    results = []
+    for racer in racers:
+        output, _ = racer.communicate(timeout=600)
+        assert racer.returncode == 0
+        results.append(json.loads(output))
+    assert [e for r in results for e in r["errors"]] == []  # no "database is locked", no duplicate
+    assert all(r["seen"] == results[0]["seen"] for r in results)  # one conversation per key, for all
+    with MemoryManager(memory_url, embedder=FakeEmbedder(384)) as manager:
+        assert manager.stats()["conversations"] == 10
+        assert manager.stats()["messages"] == PROCESSES * rounds
+        for key, conversation_id in results[0]["seen"].items():
+            found = manager.find_conversation(key)
+            assert found is not None and found.id == conversation_id
+            assert len(manager.get_messages(conversation_id)) == PROCESSES * rounds // 10

@@ -52,16 +52,16 @@ def as_matrix(value: Any, dimensions: int, *, allow_single: bool = True) -> Floa
         )
     with np.errstate(over="ignore"):  # overflow becomes Inf, rejected just below
         matrix = np.ascontiguousarray(array, dtype=np.float32)
-    finite = np.isfinite(matrix)
-    if not finite.all():
-        row = int(np.argwhere(~finite)[0][0])
-        raise ValidationError(f"vector {row} has NaN or infinite values (after conversion to float32)")
-    # Cosine distance needs a length: computed in float32, as sqlite-vec and the index compute it.
-    with np.errstate(over="ignore", under="ignore"):
+    # One pass finds every unusable row: NaN or Inf make the squared length NaN or Inf; so does a
+    # length too large for float32, and a zero (or underflowing) one makes it 0. Cosine distance needs
+    # a usable length, computed in float32 as sqlite-vec and the index compute it.
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         squared_norms = np.einsum("ij,ij->i", matrix, matrix)
     unusable = ~np.isfinite(squared_norms) | (squared_norms == 0)
     if unusable.any():
         row = int(np.argmax(unusable))
+        if not np.isfinite(matrix[row]).all():
+            raise ValidationError(f"vector {row} has NaN or infinite values (after conversion to float32)")
         raise ValidationError(
             f"vector {row} has zero length, or one too small or too large for float32 (cosine distance "
             "is undefined for it)"

@@ -408,6 +408,15 @@ class MemoryManager:
             active = spaces.active()
             if matches(active, self._embedder):
                 return active.id
+            if active.fingerprint is None and (active.model, active.dimensions) == (
+                self._embedder.name,
+                self._embedder.dimensions,
+            ):
+                # Vectors written with no fingerprint recorded (by the low-level API, or before
+                # fingerprints existed): the model's name and dimensions agree, so it is taken at its
+                # word and the fingerprint recorded from now on.
+                spaces.adopt(active, self._embedder)
+                return active.id
             if spaces.count_vectors(active) == 0:
                 # Nothing to mix up yet: the empty store takes the model it is opened with.
                 spaces.adopt(active, self._embedder)

@@ -10,6 +10,7 @@ import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -243,4 +244,88 @@ def test_0005_downgrade_expands_logged_runs_in_their_order(memory_url: str) -> N
         (11, "d"),
     ]
     memory.upgrade(engine)
+    engine.dispose()
+
+
+def _write_era_data(engine: sa.Engine) -> None:
+    """Two conversations with messages and vectors, written with raw SQL against whatever columns the
+    schema has at the current revision (as a program of that era would have)."""
+    with engine.begin() as connection:
+        # The era's vectors come from the fake model the manager below opens the store with.
+        connection.exec_driver_sql("UPDATE embedding_spaces SET model = 'fake:384' WHERE id = 1")
+        conversation_columns = {
+            row[1] for row in connection.exec_driver_sql("PRAGMA table_info(conversations)")
+        }
+        message_columns = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(messages)")}
+        vector_sql = connection.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'message_vectors_1'"
+        ).scalar_one()
+        for conversation_id in (1, 2):
+            extra = ", source_id" if "source_id" in conversation_columns else ""
+            then = "'2025-01-01 00:00:00'"
+            connection.exec_driver_sql(
+                f"INSERT INTO conversations (id, title, created_at, updated_at, metadata{extra}) "
+                f"VALUES (?, ?, {then}, {then}, '{{\"n\": 1}}'{', ?' if extra else ''})",
+                (conversation_id, f"old {conversation_id}", *((f"src-{conversation_id}",) if extra else ())),
+            )
+        for message_id in range(1, 7):
+            content = f"era text {message_id}"
+            values: dict[str, object] = {
+                "id": message_id,
+                "conversation_id": 1 + message_id % 2,
+                "role": ("user", "assistant")[message_id % 2],
+                "content": content,
+                "created_at": f"2025-01-01 00:0{message_id}:00",
+                "metadata": "{}",
+                "content_hash": content_hash(content),
+            }
+            if "content_key" in message_columns:
+                values["content_key"] = content_key(content_hash(content))
+            connection.exec_driver_sql(
+                f"INSERT INTO messages ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                tuple(values.values()),
+            )
+            vector = [0.0] * 384
+            vector[message_id] = 1.0
+            bits = ", embedding_bits" if "embedding_bits" in vector_sql else ""
+            connection.exec_driver_sql(
+                "INSERT INTO message_vectors_1 (message_id, conversation_id, role, created_at, "
+                f"embedding{bits}) "
+                f"VALUES (?, ?, ?, 0, vec_f32(?){', vec_quantize_binary(vec_f32(?))' if bits else ''})",
+                (
+                    message_id,
+                    values["conversation_id"],
+                    values["role"],
+                    *([json.dumps(vector)] * (2 if bits else 1)),
+                ),
+            )
+
+
+@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004"])
+def test_data_written_at_each_revision_survives_the_upgrade_to_head(memory_url: str, revision: str) -> None:
+    engine = memory.create_engine(memory_url)
+    memory.upgrade(engine, revision)
+    _write_era_data(engine)
+    memory.upgrade(engine)
+    with engine.connect() as connection:
+        assert current_revision(connection) == head_revision()
+    with memory.MemoryManager(memory_url, embedder=memory.FakeEmbedder(384)) as manager:
+        assert manager.stats()["conversations"] == 2 and manager.stats()["messages"] == 6
+        for message_id in range(1, 7):
+            vector = np.zeros(384, dtype=np.float32)
+            vector[message_id] = 1.0
+            (hit,) = manager.search(vector, k=1)  # through the in-memory index, read from the chunks
+            assert (hit.message.id, hit.message.content) == (message_id, f"era text {message_id}")
+            assert hit.distance == pytest.approx(0.0, abs=1e-6)
+        # Identical content finds the era's vector instead of being embedded again.
+        embedder = manager.embedder
+        assert isinstance(embedder, memory.FakeEmbedder)
+        before = embedder.texts_embedded
+        (copy,) = manager.add_messages(1, [{"role": "user", "content": "era text 3"}])
+        assert embedder.texts_embedded == before
+        assert manager.search(np.eye(384, dtype=np.float32)[3], k=2)[1].message.id in {3, copy.id}
+        manager.delete_conversation(2)
+        assert manager.stats()["messages"] == 4
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
     engine.dispose()

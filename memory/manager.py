@@ -35,6 +35,7 @@ from memory.errors import (
     ValidationError,
     translate_database_errors,
 )
+from memory.gcpause import collector_paused
 from memory.migration import require_head, upgrade
 from memory.models import Conversation, EmbeddingSpace, Message
 from memory.search import SearchHit, search_messages
@@ -163,11 +164,12 @@ class MemoryManager:
         """
         if isinstance(conversations, Mapping | str | bytes):
             raise ValidationError("conversations must be an iterable of dicts")
-        items = [self._conversation_draft(index, item) for index, item in enumerate(conversations)]
+        with collector_paused():
+            items = [self._conversation_draft(index, item) for index, item in enumerate(conversations)]
         if not items:
             raise ValidationError("conversations is empty: nothing to add")
         matrix = self._matrix_of(items)
-        with self._writing() as session:
+        with collector_paused(), self._writing() as session:
             created = ConversationRepository(session).create_many(
                 [
                     NewConversation(item.title, item.metadata, item.source_id, item.created_at)
@@ -233,11 +235,12 @@ class MemoryManager:
         shape (len(messages), dimensions), stores precomputed embeddings instead (bulk loads).
         """
         conversation_id = check_id(conversation_id, "conversation_id")
-        drafts = draft_messages(messages, self._max_content_bytes)
+        with collector_paused():
+            drafts = draft_messages(messages, self._max_content_bytes)
         with self._reading() as session:
             ConversationRepository(session).get(conversation_id)  # fail before paying for embeddings
         matrix = self._vectors_before_writing(drafts, vectors)
-        with self._writing() as session:
+        with collector_paused(), self._writing() as session:
             conversation = ConversationRepository(session).get(conversation_id)
             return self._store(session, conversation, drafts, matrix)
 

@@ -1,0 +1,61 @@
+"""The collector pause around bulk writes: counted across nesting and threads, always restored."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+import pytest
+
+from memory import MemoryManager
+from memory.gcpause import collector_paused
+
+
+def test_nested_and_concurrent_pauses_restore_the_collector_once_the_last_ends() -> None:
+    assert gc.isenabled()
+    inside = threading.Event()
+    release = threading.Event()
+
+    def other_writer() -> None:
+        with collector_paused():
+            inside.set()
+            release.wait(10)
+
+    with collector_paused():
+        assert not gc.isenabled()
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        assert inside.wait(10)
+        with collector_paused():
+            assert not gc.isenabled()
+    assert not gc.isenabled(), "the other thread's write is still running"
+    release.set()
+    thread.join()
+    assert gc.isenabled()
+
+
+def test_a_failing_write_restores_the_collector_and_a_disabled_one_stays_off() -> None:
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled(), "the caller had switched it off: leave it off"
+    finally:
+        gc.enable()
+
+
+def test_bulk_writes_run_with_the_collector_paused(memory_manager: MemoryManager) -> None:
+    seen: list[bool] = []
+    original = memory_manager._store_many
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        return original(*args, **kwargs)
+
+    memory_manager._store_many = spy  # type: ignore[method-assign]
+    conversation = memory_manager.create_conversation("bulk")
+    memory_manager.add_messages(conversation.id, [{"role": "user", "content": f"m{i}"} for i in range(50)])
+    assert seen == [False, False] and gc.isenabled()

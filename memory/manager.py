@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -71,14 +71,25 @@ class MemoryManager:
         embedder: Embedder | None = None,
         migrate: bool = True,
         max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES,
-        vector_index: IndexMode | None = "exact",
+        vector_index: IndexMode | Literal["hnsw"] | None = "exact",
     ) -> None:
-        if vector_index is not None and vector_index not in INDEX_MODES:
-            raise ValidationError(f"vector_index must be one of {INDEX_MODES} or None, not {vector_index!r}")
+        if vector_index is not None and vector_index not in (*INDEX_MODES, "hnsw"):
+            raise ValidationError(
+                f"vector_index must be one of {(*INDEX_MODES, 'hnsw')} or None, not {vector_index!r}"
+            )
         self._index_mode = vector_index
         self._indexes: dict[int, VectorIndex] = {}
         self._owns_engine = not isinstance(url, Engine)
         self.engine = create_engine(url) if isinstance(url, str) else url
+        self._postgres = self.engine.dialect.name == "postgresql"
+        if (vector_index == "hnsw") != self._postgres and vector_index in ("hnsw", "binary"):
+            if self._owns_engine:
+                self.engine.dispose()
+            raise ValidationError(
+                f"vector_index={vector_index!r} is for "
+                f"{'PostgreSQL' if vector_index == 'hnsw' else 'SQLite'}; "
+                f"this store is {self.engine.dialect.name}"
+            )
         try:
             if migrate:
                 upgrade(self.engine)
@@ -305,6 +316,7 @@ class MemoryManager:
                 vector,
                 k,
                 index=self._index(space),
+                approximate=self._index_mode == "hnsw",
                 conversation_id=conversation_id,
                 roles=roles,
                 since=since,
@@ -433,13 +445,14 @@ class MemoryManager:
 
     def _index(self, space: EmbeddingSpace) -> VectorIndex | None:
         """The in-memory index of the active space (built on first use), unless disabled."""
-        if self._index_mode is None:
+        if self._postgres or self._index_mode not in INDEX_MODES:  # PostgreSQL searches in the server
             return None
         index = self._indexes.get(space.id)
         if index is None:
             for stale in self._indexes.values():
                 stale.close()
-            self._indexes = {space.id: VectorIndex(space.id, space.dimensions, mode=self._index_mode)}
+            mode: IndexMode = "binary" if self._index_mode == "binary" else "exact"
+            self._indexes = {space.id: VectorIndex(space.id, space.dimensions, mode=mode)}
             index = self._indexes[space.id]
         return index
 

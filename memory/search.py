@@ -39,9 +39,10 @@ def search_messages(
     since: datetime | None = None,
     until: datetime | None = None,
     index: VectorIndex | None = None,
+    approximate: bool = False,
 ) -> list[SearchHit]:
     """The `k` messages nearest to `vector` in `space`, nearest first, loaded in the same transaction."""
-    hits = VectorRepository(session, space, index=index).search(
+    hits = VectorRepository(session, space, index=index, approximate=approximate).search(
         vector, k, conversation_id=conversation_id, roles=roles, since=since, until=until
     )
     messages = ConversationRepository(session).messages_by_id([message_id for message_id, _ in hits])

@@ -14,6 +14,7 @@ from memory.errors import ValidationError, translate_database_errors
 from memory.models import ROLES, EmbeddingSpace
 from memory.vectors.base import SearchFilter, VectorColumns, VectorStore
 from memory.vectors.index import VectorIndex
+from memory.vectors.pgvector import PgVectorStore
 from memory.vectors.sqlite import SqliteVecStore
 from memory.vectors.validation import (
     as_matrix,
@@ -45,10 +46,19 @@ class VectorRepository:
     before any SQL runs: a bad row in a batch writes nothing of the batch.
     """
 
-    def __init__(self, session: Session, space: EmbeddingSpace, *, index: VectorIndex | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        space: EmbeddingSpace,
+        *,
+        index: VectorIndex | None = None,
+        approximate: bool = False,
+    ) -> None:
         self.session = session
         self.space = space
         self.index = index if index is not None and index.space_id == space.id else None
+        #: PostgreSQL: search through the HNSW index instead of reading every vector.
+        self.approximate = approximate
 
     @property
     def dimensions(self) -> int:
@@ -175,7 +185,7 @@ class VectorRepository:
             return self._store().ids()
 
     def _store(self) -> VectorStore:
-        return store_for(self.session, self.space)
+        return store_for(self.session, self.space, approximate=self.approximate)
 
 
 def _column(value: Any, n: int, what: str, scalar: type) -> list[Any]:
@@ -215,7 +225,11 @@ def _epoch_column(values: list[Any]) -> npt.NDArray[np.int64]:
     return np.array(result, dtype=np.int64)
 
 
-def store_for(session: Session, space: EmbeddingSpace) -> VectorStore:
+def store_for(session: Session, space: EmbeddingSpace, *, approximate: bool = False) -> VectorStore:
     """The storage backend for `space` on the session's connection, chosen by dialect."""
     connection = session.connection()
-    return SqliteVecStore(connection, space.id, space.dimensions)
+    if connection.dialect.name == "postgresql":
+        return PgVectorStore(connection, space.id, space.dimensions, approximate=approximate)
+    if connection.dialect.name == "sqlite":
+        return SqliteVecStore(connection, space.id, space.dimensions)
+    raise ValidationError(f"memory stores vectors in SQLite or PostgreSQL, not {connection.dialect.name}")

@@ -20,6 +20,9 @@ DEFAULT_DIMENSIONS = 384
 
 
 def upgrade() -> None:
+    postgres = op.get_bind().dialect.name == "postgresql"
+    if postgres:
+        op.execute("CREATE EXTENSION IF NOT EXISTS vector")
     op.create_table(
         "conversations",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -84,6 +87,22 @@ def upgrade() -> None:
             is_active=True,
         )
     )
+    if postgres:
+        # The explicit id 1 above does not advance the sequence; the next space must get 2.
+        op.execute("SELECT setval(pg_get_serial_sequence('embedding_spaces', 'id'), 1)")
+        # Frozen copy of this revision's pgvector DDL (migrations must not follow later code changes).
+        op.execute(
+            "CREATE TABLE message_vectors_1 ("
+            "message_id integer PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE, "
+            "conversation_id integer NOT NULL, role varchar(16) NOT NULL, created_at bigint NOT NULL, "
+            f"embedding vector({DEFAULT_DIMENSIONS}) NOT NULL)"
+        )
+        op.execute(
+            "CREATE INDEX message_vectors_1_hnsw ON message_vectors_1 "
+            "USING hnsw (embedding vector_cosine_ops)"
+        )
+        op.execute("CREATE INDEX message_vectors_1_scope ON message_vectors_1 (conversation_id, created_at)")
+        return
     # Frozen copy of the space DDL of this revision (migrations must not follow later code changes).
     op.execute(
         "CREATE VIRTUAL TABLE message_vectors_1 USING vec0(message_id integer primary key, "
@@ -98,9 +117,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     space_ids = op.get_bind().execute(sa.text("SELECT id FROM embedding_spaces")).scalars().all()
+    sqlite = op.get_bind().dialect.name == "sqlite"
     for space_id in space_ids:
         table = f"message_vectors_{int(space_id):d}"
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_delete")
+        if sqlite:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_delete")
         op.execute(f"DROP TABLE IF EXISTS {table}")
     op.drop_index("uq_embedding_spaces_active", table_name="embedding_spaces")
     op.drop_table("embedding_spaces")

@@ -33,12 +33,14 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_vector_changes_space_id_seq"), "vector_changes", ["space_id", "seq"])
+    if op.get_bind().dialect.name != "sqlite":
+        return  # the log and the bit codes serve SQLite's in-memory index only
     for space_id, dimensions in _spaces():
         _rebuild(space_id, dimensions, with_bits=dimensions % 8 == 0, logged=True)
 
 
 def downgrade() -> None:
-    for space_id, dimensions in _spaces():
+    for space_id, dimensions in _spaces() if op.get_bind().dialect.name == "sqlite" else []:
         _rebuild(space_id, dimensions, with_bits=False, logged=False)
     op.drop_index(op.f("ix_vector_changes_space_id_seq"), table_name="vector_changes")
     op.drop_table("vector_changes")

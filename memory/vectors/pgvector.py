@@ -1,0 +1,157 @@
+"""pgvector storage: one table per embedding space, `vector(<dims>)` with an HNSW cosine index.
+
+Each space's table references `messages` with ON DELETE CASCADE, so a message's vectors go with it.
+Exact search reads every row of the (filtered) table, as sqlite-vec does; approximate search walks
+the HNSW index, with pgvector 0.8's iterative scan so that filters still return k rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.engine import Connection
+
+from memory.identifiers import vector_table_name
+from memory.vectors.base import SearchFilter, VectorColumns
+
+_CREATE_TABLE: Final = (
+    "CREATE TABLE IF NOT EXISTS {table} ("
+    "message_id integer PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE, "
+    "conversation_id integer NOT NULL, role varchar(16) NOT NULL, created_at bigint NOT NULL, "
+    "embedding vector({dimensions}) NOT NULL)"
+)
+_CREATE_HNSW: Final = (
+    "CREATE INDEX IF NOT EXISTS {table}_hnsw ON {table} USING hnsw (embedding vector_cosine_ops)"
+)
+_CREATE_SCOPE_INDEX: Final = (
+    "CREATE INDEX IF NOT EXISTS {table}_scope ON {table} (conversation_id, created_at)"
+)
+_DROP_TABLE: Final = "DROP TABLE IF EXISTS {table}"
+_INSERT: Final = (
+    "INSERT INTO {table} (message_id, conversation_id, role, created_at, embedding) "
+    "VALUES (%s, %s, %s, %s, %s::vector)"
+)
+# Exact: the OFFSET 0 fence keeps the planner from answering the ORDER BY with the HNSW index.
+_EXACT: Final = (
+    "SELECT message_id, distance FROM (SELECT message_id, embedding <=> %s::vector AS distance "
+    "FROM {table} WHERE {conditions} OFFSET 0) AS scanned ORDER BY distance, message_id LIMIT %s"
+)
+_APPROXIMATE: Final = (
+    "SELECT message_id, embedding <=> %s::vector AS distance FROM {table} WHERE {conditions} "
+    "ORDER BY embedding <=> %s::vector LIMIT %s"
+)
+_EF_SEARCH: Final = (
+    "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)"
+)
+_DELETE: Final = "DELETE FROM {table} WHERE message_id = ANY(%s)"
+_COUNT: Final = "SELECT count(*) FROM {table}"
+_GET: Final = "SELECT message_id, embedding::text FROM {table} WHERE message_id = ANY(%s)"
+_PRESENT: Final = "SELECT message_id FROM {table} WHERE message_id = ANY(%s)"
+_IDS: Final = "SELECT message_id FROM {table}"
+
+# Fixed fragments of the WHERE clause; values are bound to their `%s`.
+_ALL: Final = "TRUE"
+_BY_CONVERSATION: Final = "conversation_id = %s"
+_BY_ROLES: Final = "role = ANY(%s)"
+_SINCE: Final = "created_at >= %s"
+_UNTIL: Final = "created_at < %s"
+
+
+class PgVectorStore:
+    """Raw pgvector SQL on `connection`; every statement joins the connection's open transaction."""
+
+    def __init__(
+        self, connection: Connection, space_id: int, dimensions: int, *, approximate: bool = False
+    ) -> None:
+        self._connection = connection
+        self._table = vector_table_name(space_id)
+        self._dimensions = int(dimensions)
+        self._approximate = approximate
+
+    @property
+    def table(self) -> str:
+        return self._table
+
+    def create(self) -> None:
+        for template in (_CREATE_TABLE, _CREATE_HNSW, _CREATE_SCOPE_INDEX):
+            self._connection.exec_driver_sql(self._sql(template))
+
+    def drop(self) -> None:
+        self._connection.exec_driver_sql(self._sql(_DROP_TABLE))
+
+    def insert(self, columns: VectorColumns, matrix: npt.NDArray[np.float32]) -> None:
+        rows = list(
+            zip(
+                columns.ids.tolist(),
+                columns.conversation_ids.tolist(),
+                columns.roles,
+                columns.created_us.tolist(),
+                (_vector_text(vector) for vector in matrix),
+                strict=True,
+            )
+        )
+        # A savepoint makes the batch all or nothing even inside a longer transaction.
+        with self._connection.begin_nested():
+            self._connection.exec_driver_sql(self._sql(_INSERT), rows)
+
+    def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
+        conditions = [_ALL]
+        params: list[Any] = []
+        if where.conversation_id is not None:
+            conditions.append(_BY_CONVERSATION)
+            params.append(where.conversation_id)
+        if where.roles is not None:
+            conditions.append(_BY_ROLES)
+            params.append(list(where.roles))
+        if where.since_us is not None:
+            conditions.append(_SINCE)
+            params.append(where.since_us)
+        if where.until_us is not None:
+            conditions.append(_UNTIL)
+            params.append(where.until_us)
+        vector = _vector_text(query)
+        if self._approximate:
+            # ef_search bounds the candidate list; the iterative scan keeps going until the
+            # filters have let k rows through (pgvector 0.8). Both last until the transaction ends.
+            self._connection.exec_driver_sql(_EF_SEARCH, (str(max(40, min(1000, 2 * k))), "relaxed_order"))
+            sql = self._sql(_APPROXIMATE, conditions=" AND ".join(conditions))
+            result = self._connection.exec_driver_sql(sql, (vector, *params, vector, k))
+            # relaxed_order may hand back neighbours slightly out of order.
+            return sorted(((int(i), float(d)) for i, d in result), key=lambda hit: (hit[1], hit[0]))
+        sql = self._sql(_EXACT, conditions=" AND ".join(conditions))
+        result = self._connection.exec_driver_sql(sql, (vector, *params, k))
+        return [(int(message_id), float(distance)) for message_id, distance in result]
+
+    def delete(self, message_ids: list[int]) -> int:
+        return int(self._connection.exec_driver_sql(self._sql(_DELETE), (message_ids,)).rowcount)
+
+    def count(self) -> int:
+        return int(self._connection.exec_driver_sql(self._sql(_COUNT)).scalar_one())
+
+    def get(self, message_ids: list[int]) -> dict[int, npt.NDArray[np.float32]]:
+        rows = self._connection.exec_driver_sql(self._sql(_GET), (message_ids,))
+        return {int(message_id): _parse_vector(text) for message_id, text in rows}
+
+    def present(self, message_ids: list[int]) -> set[int]:
+        return {
+            int(i) for i in self._connection.exec_driver_sql(self._sql(_PRESENT), (message_ids,)).scalars()
+        }
+
+    def ids(self) -> list[int]:
+        return [int(i) for i in self._connection.exec_driver_sql(self._sql(_IDS)).scalars()]
+
+    def _sql(self, template: str, **fragments: str) -> str:
+        """Fill a statement template: the table name is built from the space's integer id, the
+        dimensions are an int, and the other fragments are this module's fixed strings and `%s` marks."""
+        return template.format(table=self._table, dimensions=self._dimensions, **fragments)
+
+
+def _vector_text(vector: npt.NDArray[np.float32]) -> str:
+    """pgvector's text form; float32 repr round-trips exactly."""
+    return "[" + ",".join(map(repr, vector.tolist())) + "]"
+
+
+def _parse_vector(text: str) -> npt.NDArray[np.float32]:
+    return np.array(text[1:-1].split(","), dtype=np.float32)

@@ -49,6 +49,9 @@ def _utf8(content: Any, max_bytes: int, what: str) -> bytes:
         raise ValidationError(f"{what} is not valid Unicode text (lone surrogate at {exc.start})") from None
     if len(encoded) > max_bytes:
         raise ValidationError(f"{what} is {len(encoded)} bytes, above the limit of {max_bytes} bytes")
+    if b"\x00" in encoded:
+        # PostgreSQL text cannot hold NUL; refused on SQLite too, so a store can move between them.
+        raise ValidationError(f"{what} contains a NUL character (U+0000), which text columns cannot store")
     return encoded
 
 
@@ -93,7 +96,13 @@ def draft_messages(messages: Iterable[Mapping[str, Any]], max_bytes: int) -> lis
 def _draft(raw: Any, max_bytes: int) -> MessageDraft:
     if type(raw) is dict and raw.keys() <= _MESSAGE_KEYS:  # the common case, checked cheaply
         role, content = raw.get("role"), raw.get("content")
-        if type(role) is str and role in _ROLES and type(content) is str and len(content) * 4 <= max_bytes:
+        if (
+            type(role) is str
+            and role in _ROLES
+            and type(content) is str
+            and len(content) * 4 <= max_bytes
+            and "\x00" not in content
+        ):
             metadata, created_at = raw.get("metadata"), raw.get("created_at")
             try:
                 digest = hashlib.sha256(content.encode("utf-8")).hexdigest()

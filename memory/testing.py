@@ -1,14 +1,22 @@
 """pytest plugin (entry point `pytest11`): fixtures for code that uses `memory`.
 
-Installing the package is enough; override any fixture in your own conftest.py.
+Installing the package is enough; override any fixture in your own conftest.py. By default every
+test gets its own SQLite file. Given a PostgreSQL server (`--memory-url URL` or the environment
+variable MEMORY_TEST_DATABASE_URL, e.g. `postgresql+psycopg://user:password@host:5432/postgres`),
+every test gets a fresh database on that server instead, dropped at the end of the test; the user
+needs the CREATEDB privilege, and the pgvector extension must be available on the server.
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -17,11 +25,51 @@ from memory.engine import create_engine
 from memory.manager import MemoryManager
 from memory.migration import upgrade
 
+SERVER_URL_VARIABLE = "MEMORY_TEST_DATABASE_URL"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--memory-url",
+        default=None,
+        help=f"PostgreSQL server URL for the memory fixtures (default: ${SERVER_URL_VARIABLE}, else SQLite)",
+    )
+
 
 @pytest.fixture
-def memory_url(tmp_path: Path) -> str:
-    """A fresh SQLite file URL under the test's `tmp_path`."""
-    return f"sqlite:///{tmp_path / 'memory.db'}"
+def memory_server_url(request: pytest.FixtureRequest) -> str | None:
+    """The PostgreSQL server the fixtures use, or None for a SQLite file per test."""
+    given: str | None = request.config.getoption("--memory-url") or os.environ.get(SERVER_URL_VARIABLE)
+    return given
+
+
+@pytest.fixture
+def memory_url(tmp_path: Path, memory_server_url: str | None) -> Iterator[str]:
+    """A fresh, empty database for this test: a SQLite file under `tmp_path`, or a new database on
+    the PostgreSQL server of `memory_server_url`."""
+    if memory_server_url is None:
+        yield f"sqlite:///{tmp_path / 'memory.db'}"
+        return
+    with fresh_postgres_database(memory_server_url) as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """Create an empty database on the server of `server_url`, yield its URL, and drop it after."""
+    server = sa.make_url(server_url)
+    name = f"memory_test_{uuid.uuid4().hex}"  # generated here: the only identifier spliced into SQL
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture

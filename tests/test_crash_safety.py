@@ -79,6 +79,7 @@ def test_sigkill_at_random_moments_loses_nothing(memory_url: str) -> None:
         missing = reported - messages
         assert not missing, f"kill {kill}: reported commits lost: {sorted(missing)[:5]}"
     assert len(reported) > KILLS, "the writers committed too little for the test to mean anything"
+    print(f"{KILLS} kills survived; {len(reported)} reported commits all present")
     with MemoryManager(memory_url, embedder=FakeEmbedder(32)) as manager:
         assert manager.search("run3 question 0", k=1)  # the index builds over what survived
 

@@ -107,6 +107,13 @@ BAD_CALLS: list[tuple[str, Callable[[MemoryManager], object], type[memory.Memory
     ("bytes content", lambda m: m.add_message(1, "user", b"hi"), memory.ValidationError),  # type: ignore[arg-type]
     ("None content", lambda m: m.add_message(1, "user", None), memory.ValidationError),  # type: ignore[arg-type]
     ("lone surrogate", lambda m: m.add_message(1, "user", "ok \ud800 not"), memory.ValidationError),
+    ("NUL in content", lambda m: m.add_message(1, "user", "nul\x00inside"), memory.ValidationError),
+    (
+        "NUL in a batch",
+        lambda m: m.add_messages(1, [{"role": "user", "content": "\x00"}]),
+        memory.ValidationError,
+    ),
+    ("NUL in a title", lambda m: m.create_conversation("a\x00b"), memory.ValidationError),
     (
         "content above 1 MiB",
         lambda m: m.add_message(1, "user", "x" * (1024 * 1024 + 1)),
@@ -215,8 +222,8 @@ def test_injection_strings_are_stored_and_returned_byte_for_byte(populated: Memo
         assert connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
 
 
-def test_content_with_nul_and_every_plane_round_trips(populated: MemoryManager) -> None:
-    text = "nul\x00inside \u202e bidi \U0001f600 emoji \ufeff bom \x7f del " + "".join(map(chr, range(1, 32)))
+def test_content_with_control_characters_and_every_plane_round_trips(populated: MemoryManager) -> None:
+    text = "\u202e bidi \U0001f600 emoji \ufeff bom \x7f del " + "".join(map(chr, range(1, 32)))
     message = populated.add_message(1, "user", text)
     (back,) = [m for m in populated.get_messages(1) if m.id == message.id]
     assert back.content == text and back.content.encode("utf-8") == text.encode("utf-8")

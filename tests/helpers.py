@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from memory import Conversation, EmbeddingSpace, Message, VectorRepository, VectorRow
@@ -51,3 +52,25 @@ def add_messages_with_vectors(
         for m, vector in zip(messages, vectors, strict=True)
     )
     return messages
+
+
+def schema_objects(engine: sa.Engine) -> list[str]:
+    """Every table and index of the schema (and, on SQLite, every trigger), sorted; on SQLite this
+    includes vec0's shadow tables."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            names = connection.exec_driver_sql("SELECT name FROM sqlite_master").scalars().all()
+    else:
+        inspector = sa.inspect(engine)
+        names = []
+        for table in inspector.get_table_names():
+            names += [table, *(str(index["name"]) for index in inspector.get_indexes(table))]
+    return sorted(n for n in names if not n.startswith("sqlite_") and n != "alembic_version")
+
+
+def integrity_ok(engine: sa.Engine) -> bool:
+    """SQLite's own integrity check; PostgreSQL keeps no such single verdict, so it passes there."""
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as connection:
+        return bool(connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok")

@@ -19,6 +19,8 @@ from tests.data.exports import (
     write_jsonl,
 )
 
+pytestmark = pytest.mark.both_backends
+
 MEMORY = [sys.executable, "-m", "memory"]
 HEAD = head_revision()
 

@@ -6,10 +6,13 @@ import json
 import subprocess
 import sys
 
+import pytest
 import sqlalchemy as sa
 
 import memory
 from memory import FakeEmbedder, MemoryManager
+
+pytestmark = pytest.mark.both_backends
 
 PROCESSES = 4
 CALLS = 250

@@ -13,6 +13,7 @@ import memory
 from memory import FakeEmbedder, MemoryManager
 from memory.export import export_jsonl
 from memory.importers import import_file, read_chatgpt
+from memory.vectors.pgvector import PgVectorStore
 from memory.vectors.sqlite import SqliteVecStore
 from tests.data.exports import (
     BAD_JSONL,
@@ -23,6 +24,8 @@ from tests.data.exports import (
     write_chatgpt_export,
     write_jsonl,
 )
+
+pytestmark = pytest.mark.both_backends
 
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "conversations.json"
 
@@ -100,6 +103,7 @@ def test_a_conversation_is_imported_atomically(
         raise memory.DatabaseError("disk full")
 
     monkeypatch.setattr(SqliteVecStore, "insert", broken)
+    monkeypatch.setattr(PgVectorStore, "insert", broken)
     with pytest.raises(memory.DatabaseError):
         import_file(memory_manager, path)
     monkeypatch.undo()

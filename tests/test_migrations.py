@@ -26,6 +26,9 @@ import memory
 from memory.conversations import ConversationRepository
 from memory.digests import content_hash, content_key
 from memory.migration import current_revision, head_revision, require_head
+from tests.helpers import integrity_ok, schema_objects
+
+pytestmark = pytest.mark.both_backends
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,9 +46,7 @@ def alembic_engine(memory_url: str) -> Iterator[sa.Engine]:
 
 
 def _user_objects(engine: sa.Engine) -> list[str]:
-    with engine.connect() as connection:
-        names = connection.exec_driver_sql("SELECT name FROM sqlite_master ORDER BY name").scalars().all()
-    return [n for n in names if not n.startswith("sqlite_") and n != "alembic_version"]
+    return schema_objects(engine)
 
 
 def test_upgrade_downgrade_base_upgrade(memory_url: str) -> None:
@@ -60,7 +61,8 @@ def test_upgrade_downgrade_base_upgrade(memory_url: str) -> None:
     with engine.connect() as connection:
         assert current_revision(connection) == head_revision()
         require_head(connection)
-        assert connection.exec_driver_sql("SELECT vec_version()").scalar_one() == "v0.1.9"
+        if engine.dialect.name == "sqlite":
+            assert connection.exec_driver_sql("SELECT vec_version()").scalar_one() == "v0.1.9"
     engine.dispose()
 
 
@@ -164,24 +166,56 @@ def test_upgrade_works_from_an_installed_wheel(tmp_path: Path) -> None:
     assert model == "all-MiniLM-L6-v2"
 
 
+_THEN = "2025-01-01 00:00:00"
+
+
+def _insert(connection: sa.Connection, table: str, rows: list[dict[str, object]]) -> None:
+    """Raw rows, as a program of an older schema would write them (bound, on either backend)."""
+    names = list(rows[0])
+    statement = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+    connection.execute(sa.text(statement), rows)
+    if connection.dialect.name == "postgresql" and "id" in names:  # explicit ids skip the sequence
+        connection.execute(
+            sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        )
+
+
+def _insert_vector(
+    connection: sa.Connection, message_id: int, conversation_id: int, role: str, vector: list[float]
+) -> None:
+    """A vector in space 1's table, in that backend's own SQL (and sign bits where the table has them)."""
+    if connection.dialect.name == "postgresql":
+        embedding, bits = "CAST(:v AS vector)", ""
+    else:
+        has_bits = (
+            "embedding_bits"
+            in connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'message_vectors_1'"
+            ).scalar_one()
+        )
+        embedding, bits = "vec_f32(:v)", ", vec_quantize_binary(vec_f32(:v))" if has_bits else ""
+    connection.execute(
+        sa.text(
+            "INSERT INTO message_vectors_1 (message_id, conversation_id, role, created_at, embedding"
+            f"{', embedding_bits' if bits else ''}) VALUES (:id, :c, :r, 0, {embedding}{bits})"
+        ),
+        {"id": message_id, "c": conversation_id, "r": role, "v": json.dumps(vector)},
+    )
+
+
 def test_data_written_at_0001_survives_every_later_migration(memory_url: str) -> None:
     engine = memory.create_engine(memory_url)
     memory.upgrade(engine, "0001")
     vector = [1.0] + [0.0] * 383
     with engine.begin() as connection:
-        connection.exec_driver_sql(
-            "INSERT INTO conversations (id, title, created_at, updated_at, metadata) "
-            "VALUES (1, 'old', '2025-01-01 00:00:00', '2025-01-01 00:00:00', '{\"a\": 1}')"
+        _insert(
+            connection,
+            "conversations",
+            [{"id": 1, "title": "old", "created_at": _THEN, "updated_at": _THEN, "metadata": '{"a": 1}'}],
         )
-        connection.exec_driver_sql(
-            "INSERT INTO messages (id, conversation_id, role, content, created_at, metadata, content_hash) "
-            "VALUES (1, 1, 'user', 'kept', '2025-01-01 00:00:00', '{}', 'h')"
-        )
-        connection.exec_driver_sql(
-            "INSERT INTO message_vectors_1 (message_id, conversation_id, role, created_at, embedding) "
-            "VALUES (1, 1, 'user', 0, vec_f32(?))",
-            (json.dumps(vector),),
-        )
+        message = {"id": 1, "conversation_id": 1, "role": "user", "content": "kept", "created_at": _THEN}
+        _insert(connection, "messages", [{**message, "metadata": "{}", "content_hash": "h"}])
+        _insert_vector(connection, 1, 1, "user", vector)
     memory.upgrade(engine)  # head
     memory.downgrade(engine, "0001")
     memory.upgrade(engine)
@@ -199,14 +233,26 @@ def test_0004_backfills_content_keys_so_stored_content_is_found_again(memory_url
     engine = memory.create_engine(memory_url)
     memory.upgrade(engine, "0003")
     with engine.begin() as connection:
-        connection.exec_driver_sql(
-            "INSERT INTO conversations (id, title, created_at, updated_at, metadata) "
-            "VALUES (1, 'old', '2025-01-01 00:00:00', '2025-01-01 00:00:00', '{}')"
+        _insert(
+            connection,
+            "conversations",
+            [{"id": 1, "title": "old", "created_at": _THEN, "updated_at": _THEN, "metadata": "{}"}],
         )
-        connection.exec_driver_sql(
-            "INSERT INTO messages (id, conversation_id, role, content, created_at, metadata, content_hash) "
-            "VALUES (?, 1, 'user', ?, '2025-01-01 00:00:00', '{}', ?)",
-            [(i, f"text {i}", content_hash(f"text {i}")) for i in range(1, 13)],
+        _insert(
+            connection,
+            "messages",
+            [
+                {
+                    "id": i,
+                    "conversation_id": 1,
+                    "role": "user",
+                    "content": f"text {i}",
+                    "created_at": _THEN,
+                    "metadata": "{}",
+                    "content_hash": content_hash(f"text {i}"),
+                }
+                for i in range(1, 13)
+            ],
         )
     memory.upgrade(engine)
     with memory.session_factory(engine)() as session:
@@ -215,9 +261,9 @@ def test_0004_backfills_content_keys_so_stored_content_is_found_again(memory_url
         wanted = [content_hash("text 5"), content_hash("text 12"), content_hash("never stored")]
         assert ConversationRepository(session).ids_with_hashes(wanted) == {wanted[0]: [5], wanted[1]: [12]}
     memory.downgrade(engine, "0003")
-    with engine.connect() as connection:
-        columns = [row[1] for row in connection.exec_driver_sql("PRAGMA table_info(messages)")]
-        indexes = [row[1] for row in connection.exec_driver_sql("PRAGMA index_list(messages)")]
+    inspector = sa.inspect(engine)
+    columns = [column["name"] for column in inspector.get_columns("messages")]
+    indexes = [index["name"] for index in inspector.get_indexes("messages")]
     assert "content_key" not in columns and "ix_messages_content_hash" in indexes
     engine.dispose()
 
@@ -226,9 +272,11 @@ def test_0005_downgrade_expands_logged_runs_in_their_order(memory_url: str) -> N
     engine = memory.create_engine(memory_url)
     memory.upgrade(engine)
     with engine.begin() as connection:
-        connection.exec_driver_sql(
-            "INSERT INTO vector_changes (space_id, message_id, op, run_length) VALUES (?, ?, ?, ?)",
-            [(1, 10, "a", 3), (1, 11, "d", 1), (1, 20, "a", 2), (1, 10, "d", 2)],
+        runs = [(1, 10, "a", 3), (1, 11, "d", 1), (1, 20, "a", 2), (1, 10, "d", 2)]
+        _insert(
+            connection,
+            "vector_changes",
+            [dict(zip(("space_id", "message_id", "op", "run_length"), run, strict=True)) for run in runs],
         )
     memory.downgrade(engine, "0004")
     with engine.connect() as connection:
@@ -250,24 +298,19 @@ def test_0005_downgrade_expands_logged_runs_in_their_order(memory_url: str) -> N
 def _write_era_data(engine: sa.Engine) -> None:
     """Two conversations with messages and vectors, written with raw SQL against whatever columns the
     schema has at the current revision (as a program of that era would have)."""
+    inspector = sa.inspect(engine)
+    conversation_columns = {column["name"] for column in inspector.get_columns("conversations")}
+    message_columns = {column["name"] for column in inspector.get_columns("messages")}
     with engine.begin() as connection:
         # The era's vectors come from the fake model the manager below opens the store with.
-        connection.exec_driver_sql("UPDATE embedding_spaces SET model = 'fake:384' WHERE id = 1")
-        conversation_columns = {
-            row[1] for row in connection.exec_driver_sql("PRAGMA table_info(conversations)")
-        }
-        message_columns = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(messages)")}
-        vector_sql = connection.exec_driver_sql(
-            "SELECT sql FROM sqlite_master WHERE name = 'message_vectors_1'"
-        ).scalar_one()
-        for conversation_id in (1, 2):
-            extra = ", source_id" if "source_id" in conversation_columns else ""
-            then = "'2025-01-01 00:00:00'"
-            connection.exec_driver_sql(
-                f"INSERT INTO conversations (id, title, created_at, updated_at, metadata{extra}) "
-                f"VALUES (?, ?, {then}, {then}, '{{\"n\": 1}}'{', ?' if extra else ''})",
-                (conversation_id, f"old {conversation_id}", *((f"src-{conversation_id}",) if extra else ())),
-            )
+        connection.execute(sa.text("UPDATE embedding_spaces SET model = 'fake:384' WHERE id = 1"))
+        conversations = [
+            {"id": i, "title": f"old {i}", "created_at": _THEN, "updated_at": _THEN, "metadata": '{"n": 1}'}
+            for i in (1, 2)
+        ]
+        if "source_id" in conversation_columns:
+            conversations = [{**row, "source_id": f"src-{row['id']}"} for row in conversations]
+        _insert(connection, "conversations", conversations)
         for message_id in range(1, 7):
             content = f"era text {message_id}"
             values: dict[str, object] = {
@@ -281,23 +324,11 @@ def _write_era_data(engine: sa.Engine) -> None:
             }
             if "content_key" in message_columns:
                 values["content_key"] = content_key(content_hash(content))
-            connection.exec_driver_sql(
-                f"INSERT INTO messages ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-                tuple(values.values()),
-            )
+            _insert(connection, "messages", [values])
             vector = [0.0] * 384
             vector[message_id] = 1.0
-            bits = ", embedding_bits" if "embedding_bits" in vector_sql else ""
-            connection.exec_driver_sql(
-                "INSERT INTO message_vectors_1 (message_id, conversation_id, role, created_at, "
-                f"embedding{bits}) "
-                f"VALUES (?, ?, ?, 0, vec_f32(?){', vec_quantize_binary(vec_f32(?))' if bits else ''})",
-                (
-                    message_id,
-                    values["conversation_id"],
-                    values["role"],
-                    *([json.dumps(vector)] * (2 if bits else 1)),
-                ),
+            _insert_vector(
+                connection, message_id, 1 + message_id % 2, ("user", "assistant")[message_id % 2], vector
             )
 
 
@@ -326,6 +357,5 @@ def test_data_written_at_each_revision_survives_the_upgrade_to_head(memory_url: 
         assert manager.search(np.eye(384, dtype=np.float32)[3], k=2)[1].message.id in {3, copy.id}
         manager.delete_conversation(2)
         assert manager.stats()["messages"] == 4
-    with engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+    assert integrity_ok(engine)
     engine.dispose()

@@ -12,10 +12,12 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pytest
-import sqlalchemy as sa
 
 import memory
 from memory import FakeEmbedder, MemoryManager
+from tests.helpers import integrity_ok, schema_objects
+
+pytestmark = pytest.mark.both_backends
 
 
 def _fill(manager: MemoryManager, conversations: int = 3, per_conversation: int = 40) -> None:
@@ -70,12 +72,7 @@ def test_reindex_to_64_dimensions_and_back(memory_manager: MemoryManager, memory
     memory_manager.drop_space(info.id)
     assert [s.id for s in memory_manager.spaces()] == [1]
     engine = memory.create_engine(memory_url)
-    with engine.connect() as connection:
-        leftovers = (
-            connection.execute(sa.text("SELECT name FROM sqlite_master WHERE name LIKE 'message_vectors_2%'"))
-            .scalars()
-            .all()
-        )
+    leftovers = [name for name in schema_objects(engine) if name.startswith("message_vectors_2")]
     engine.dispose()
     assert leftovers == []
 
@@ -154,8 +151,7 @@ def test_a_reindex_killed_with_sigkill_resumes(memory_manager: MemoryManager, me
     assert resumed.texts_embedded == 200 - killed_at
     assert _vector_ids(memory_url, 2) == _message_ids(memory_url)
     engine = memory.create_engine(memory_url)
-    with engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+    assert integrity_ok(engine)
     engine.dispose()
 
 

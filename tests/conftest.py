@@ -19,6 +19,7 @@ BACKENDS = ("sqlite", "postgres")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "both_backends: run the memory fixtures on SQLite and on PostgreSQL")
+    config.addinivalue_line("markers", "postgres_only: about PostgreSQL and pgvector themselves")
     config.addinivalue_line(
         "markers", "sqlite_only: about SQLite itself (files, locks, vec0), even in a both_backends module"
     )
@@ -27,8 +28,13 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         marked = metafunc.definition.get_closest_marker
-        both = marked("both_backends") is not None and marked("sqlite_only") is None
-        metafunc.parametrize("backend", BACKENDS if both else BACKENDS[:1], indirect=True)
+        if marked("postgres_only") is not None:
+            backends: tuple[str, ...] = BACKENDS[1:]
+        elif marked("both_backends") is not None and marked("sqlite_only") is None:
+            backends = BACKENDS
+        else:
+            backends = BACKENDS[:1]
+        metafunc.parametrize("backend", backends, indirect=True)
 
 
 @pytest.fixture

@@ -29,6 +29,10 @@ _CREATE_SCOPE_INDEX: Final = (
     "CREATE INDEX IF NOT EXISTS {table}_scope ON {table} (conversation_id, created_at)"
 )
 _DROP_TABLE: Final = "DROP TABLE IF EXISTS {table}"
+_DROP_HNSW: Final = "DROP INDEX IF EXISTS {table}_hnsw"
+# A batch of at least this many rows, into a table of at most RATIO times as many, rebuilds the index.
+_REBUILD_MIN_ROWS: Final = 5000
+_REBUILD_RATIO: Final = 4
 _INSERT: Final = (
     "INSERT INTO {table} (message_id, conversation_id, role, created_at, embedding) "
     "VALUES (%s, %s, %s, %s, %s::vector)"
@@ -45,6 +49,8 @@ _APPROXIMATE: Final = (
 _EF_SEARCH: Final = (
     "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)"
 )
+# The HNSW candidate list: pgvector's default of 40 gave recall@10 0.72 on clustered test data.
+_MIN_EF_SEARCH: Final = 100
 _DELETE: Final = "DELETE FROM {table} WHERE message_id = ANY(%s)"
 _COUNT: Final = "SELECT count(*) FROM {table}"
 _GET: Final = "SELECT message_id, embedding::text FROM {table} WHERE message_id = ANY(%s)"
@@ -94,7 +100,16 @@ class PgVectorStore:
         )
         # A savepoint makes the batch all or nothing even inside a longer transaction.
         with self._connection.begin_nested():
-            self._connection.exec_driver_sql(self._sql(_INSERT), rows)
+            if len(rows) >= _REBUILD_MIN_ROWS and self.count() <= _REBUILD_RATIO * len(rows):
+                # Inserting into HNSW costs ~7x more per row than building it afresh (10k rows: 617
+                # rows/s against 2.2 s for the whole build), so a batch that outweighs the table
+                # drops the index and builds it again, in this transaction. DROP INDEX locks the
+                # table until commit: searches of this space wait for a bulk load to finish.
+                self._connection.exec_driver_sql(self._sql(_DROP_HNSW))
+                self._connection.exec_driver_sql(self._sql(_INSERT), rows)
+                self._connection.exec_driver_sql(self._sql(_CREATE_HNSW))
+            else:
+                self._connection.exec_driver_sql(self._sql(_INSERT), rows)
 
     def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
         conditions = [_ALL]
@@ -115,7 +130,8 @@ class PgVectorStore:
         if self._approximate:
             # ef_search bounds the candidate list; the iterative scan keeps going until the
             # filters have let k rows through (pgvector 0.8). Both last until the transaction ends.
-            self._connection.exec_driver_sql(_EF_SEARCH, (str(max(40, min(1000, 2 * k))), "relaxed_order"))
+            ef_search = min(1000, max(_MIN_EF_SEARCH, 4 * k))
+            self._connection.exec_driver_sql(_EF_SEARCH, (str(ef_search), "relaxed_order"))
             sql = self._sql(_APPROXIMATE, conditions=" AND ".join(conditions))
             result = self._connection.exec_driver_sql(sql, (vector, *params, vector, k))
             # relaxed_order may hand back neighbours slightly out of order.

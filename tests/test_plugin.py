@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import memory
+from memory.testing import SERVER_URL_VARIABLE as SERVER_URL
 
 USER_TEST = """
 import sqlalchemy as sa
@@ -117,3 +121,50 @@ def test_the_outer_transaction_hides_committed_work_from_other_connections(
     memory_session.commit()
     with memory_engine.connect() as other:
         assert other.exec_driver_sql("SELECT count(*) FROM conversations").scalar_one() == 0
+
+
+SERVER_TEST = """
+import sqlalchemy as sa
+
+
+def test_each_test_gets_a_fresh_database_on_the_server(memory_url, memory_manager):
+    url = sa.make_url(memory_url)
+    assert url.get_backend_name() == "postgresql" and url.database.startswith("memory_test_")
+    conversation = memory_manager.create_conversation("on the server")
+    memory_manager.add_message(conversation.id, "user", "stored in PostgreSQL")
+    assert memory_manager.search("stored in PostgreSQL", k=1)[0].message.content == "stored in PostgreSQL"
+    assert memory_manager.stats()["conversations"] == 1
+
+
+def test_and_the_next_one_starts_empty(memory_manager):
+    assert memory_manager.stats()["conversations"] == 0
+"""
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_a_user_project_can_point_the_fixtures_at_a_postgres_server(
+    tmp_path: Path, postgres_server: str, how: str
+) -> None:
+    project = tmp_path / "user_project"
+    project.mkdir()
+    (project / "test_on_server.py").write_text(SERVER_TEST)
+    extra, env = (
+        ([f"--memory-url={postgres_server}"], {}) if how == "option" else ([], {SERVER_URL: postgres_server})
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(project), *extra],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **env},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout, result.stdout
+    engine = sa.create_engine(postgres_server)
+    with engine.connect() as connection:
+        left = connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_database WHERE starts_with(datname, 'memory_test_')"
+        )
+        assert left.scalar_one() == 0, "the fixture's databases were not dropped"
+    engine.dispose()

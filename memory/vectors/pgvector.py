@@ -33,6 +33,7 @@ _DROP_HNSW: Final = "DROP INDEX IF EXISTS {table}_hnsw"
 # A batch of at least this many rows, into a table of at most RATIO times as many, rebuilds the index.
 _REBUILD_MIN_ROWS: Final = 5000
 _REBUILD_RATIO: Final = 4
+_BUILD_MEMORY: Final = "SELECT set_config('maintenance_work_mem', '1GB', true)"
 _INSERT: Final = (
     "INSERT INTO {table} (message_id, conversation_id, role, created_at, embedding) "
     "VALUES (%s, %s, %s, %s, %s::vector)"
@@ -107,6 +108,9 @@ class PgVectorStore:
                 # table until commit: searches of this space wait for a bulk load to finish.
                 self._connection.exec_driver_sql(self._sql(_DROP_HNSW))
                 self._connection.exec_driver_sql(self._sql(_INSERT), rows)
+                # The build slows down sharply once its graph outgrows maintenance_work_mem (64 MB
+                # by default: ~40k vectors of 384 dimensions); raised for this transaction only.
+                self._connection.exec_driver_sql(_BUILD_MEMORY)
                 self._connection.exec_driver_sql(self._sql(_CREATE_HNSW))
             else:
                 self._connection.exec_driver_sql(self._sql(_INSERT), rows)

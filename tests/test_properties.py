@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precon
 import memory
 from memory import FakeEmbedder, MemoryManager
 from memory.models import ROLES
+from memory.testing import fresh_postgres_database
+from tests.conftest import BACKENDS
 
 # Any Unicode text both backends hold as UTF-8: every plane and control character, no surrogates, no
 # NUL (PostgreSQL text cannot store it; refused on both backends, see test_hostile_input).
@@ -42,11 +45,17 @@ SETTINGS = settings(
 )
 
 
-@pytest.fixture(scope="module")
-def shared_manager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MemoryManager]:
-    path = tmp_path_factory.mktemp("properties") / "memory.db"
-    with MemoryManager(f"sqlite:///{path}", embedder=FakeEmbedder(32)) as manager:
-        yield manager
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared_manager(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[MemoryManager]:
+    """One store per backend for the whole module (hypothesis runs each test many times)."""
+    with ExitStack() as stack:
+        if request.param == "postgres":
+            url = stack.enter_context(fresh_postgres_database(request.getfixturevalue("postgres_server")))
+        else:
+            url = f"sqlite:///{tmp_path_factory.mktemp('properties') / 'memory.db'}"
+        yield stack.enter_context(MemoryManager(url, embedder=FakeEmbedder(32)))
 
 
 @SETTINGS
@@ -94,11 +103,17 @@ class StoreMachine(RuleBasedStateMachine):
     the in-memory index and through plain vec0) returns the model's nearest messages."""
 
     conversations = Bundle("conversations")
+    #: A PostgreSQL server to run on (a fresh database per run) instead of a SQLite file.
+    server_url: str | None = None
 
     def __init__(self) -> None:
         super().__init__()
         self.directory = Path(tempfile.mkdtemp(prefix="memory-state-"))
-        self.url = f"sqlite:///{self.directory / 'memory.db'}"
+        self.databases = ExitStack()
+        if self.server_url is not None:
+            self.url = self.databases.enter_context(fresh_postgres_database(self.server_url))
+        else:
+            self.url = f"sqlite:///{self.directory / 'memory.db'}"
         self.embedders = [FakeEmbedder(16), FakeEmbedder(24)]
         self.active = 0
         self.indexed = MemoryManager(self.url, embedder=self.embedders[0])
@@ -181,6 +196,7 @@ class StoreMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.indexed.close()
         self.plain.close()
+        self.databases.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def _distances(self, query: str, ids: list[int]) -> dict[int, float]:
@@ -195,3 +211,22 @@ class StoreMachine(RuleBasedStateMachine):
 
 TestStoreMachine = StoreMachine.TestCase
 TestStoreMachine.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)
+
+
+class PostgresStoreMachine(StoreMachine):
+    """The same machine on PostgreSQL + pgvector."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        assert self.url.startswith("postgresql"), "the PostgreSQL machine must run on PostgreSQL"
+
+
+@pytest.fixture(scope="class")
+def _postgres_for_the_machine(postgres_server: str) -> Iterator[None]:
+    PostgresStoreMachine.server_url = postgres_server
+    yield
+    PostgresStoreMachine.server_url = None
+
+
+TestPostgresStoreMachine = pytest.mark.usefixtures("_postgres_for_the_machine")(PostgresStoreMachine.TestCase)
+TestPostgresStoreMachine.settings = settings(max_examples=15, stateful_step_count=20, deadline=None)

@@ -401,6 +401,17 @@ class ConversationRepository:
             raise NotFoundError(f"no message with id {message_id}")
         return message
 
+    def latest_content(self, conversation_id: int, *, role: str) -> str | None:
+        """The content of the conversation's most recent message with `role`, if any."""
+        query = (
+            sa.select(Message.content)
+            .where(Message.conversation_id == conversation_id, Message.role == check_role(role))
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(1)
+        )
+        content: str | None = self.session.scalars(query).first()
+        return content
+
     def messages_by_id(self, message_ids: list[int]) -> dict[int, Message]:
         found: dict[int, Message] = {}
         for start in range(0, len(message_ids), 500):

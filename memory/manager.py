@@ -40,9 +40,10 @@ from memory.errors import (
 from memory.gcpause import collector_paused
 from memory.migration import require_head, upgrade
 from memory.models import Conversation, EmbeddingSpace, Message
+from memory.recall import SCOPES, RecallScope, TokenCounter, approximate_tokens, within_budget
 from memory.search import SearchHit, search_messages
 from memory.spaces import SpaceInfo, SpaceRepository, describe, matches
-from memory.vectors import INDEX_MODES, IndexMode, VectorIndex, VectorRepository, VectorRow
+from memory.vectors import INDEX_MODES, MAX_K, IndexMode, VectorIndex, VectorRepository, VectorRow
 from memory.vectors.validation import as_matrix, check_datetime, check_id, check_k, check_roles
 
 _CONVERSATION_KEYS: Final = frozenset({"title", "metadata", "messages", "source_id", "created_at", "vectors"})
@@ -333,6 +334,49 @@ class MemoryManager:
             )
 
     # -- embedding spaces -----------------------------------------------------------------------------
+
+    def recall(
+        self,
+        conversation_id: int,
+        query: str | None = None,
+        *,
+        max_tokens: int = 2000,
+        recent: int = 20,
+        k: int = 8,
+        scope: RecallScope = "conversation",
+        count_tokens: TokenCounter | None = None,
+    ) -> list[Message]:
+        """The context for a turn of `conversation_id`: its `recent` latest messages plus the `k`
+        messages most relevant to `query` (default: the conversation's latest user message), from
+        this conversation or, with `scope="all"`, from every conversation; no duplicates, at most
+        `max_tokens` tokens, chronological. When trimming, the newest recent messages are kept first,
+        then the relevant ones by relevance. Tokens are counted with `count_tokens`, else the
+        embedder's tokenizer (`count_tokens` method) when it has one, else `approximate_tokens`.
+        """
+        conversation_id = check_id(conversation_id, "conversation_id")
+        for name, value in (("max_tokens", max_tokens), ("recent", recent), ("k", k)):
+            if check_id(value, name) < 0:
+                raise ValidationError(f"{name} must not be negative, not {value!r}")
+        if scope not in SCOPES:
+            raise ValidationError(f"scope must be one of {SCOPES}, not {scope!r}")
+        if query is not None:
+            check_content(query, self._max_content_bytes, "query")
+        counter = count_tokens or getattr(self._embedder, "count_tokens", None) or approximate_tokens
+        with self._reading() as session:
+            conversations = ConversationRepository(session)
+            window = conversations.messages(conversation_id, limit=recent)
+            if query is None:
+                query = conversations.latest_content(conversation_id, role="user")
+        relevant: list[Message] = []
+        if query and k:
+            seen = {message.id for message in window}
+            hits = self.search(
+                query,
+                k=min(MAX_K, k + len(seen)),
+                conversation_id=conversation_id if scope == "conversation" else None,
+            )
+            relevant = [hit.message for hit in hits if hit.message.id not in seen][:k]
+        return within_budget(window, relevant, max_tokens, counter)
 
     def spaces(self) -> list[SpaceInfo]:
         """Every embedding space with its model, dimensions, vector count and active flag."""

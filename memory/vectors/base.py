@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +17,25 @@ class SearchFilter:
     roles: tuple[str, ...] | None = None
     since_us: int | None = None
     until_us: int | None = None
+
+    def clauses(self, mark: Literal["?", "%s"]) -> tuple[list[str], list[object]]:
+        """The restrictions as SQL conditions on the columns `conversation_id`, `role` and
+        `created_at`, written with the driver's placeholder `mark`, and the values to bind to them."""
+        conditions: list[str] = []
+        values: list[object] = []
+        if self.conversation_id is not None:
+            conditions.append(f"conversation_id = {mark}")
+            values.append(self.conversation_id)
+        if self.roles is not None:
+            conditions.append(f"role IN ({', '.join([mark] * len(self.roles))})")
+            values.extend(self.roles)
+        if self.since_us is not None:
+            conditions.append(f"created_at >= {mark}")
+            values.append(self.since_us)
+        if self.until_us is not None:
+            conditions.append(f"created_at < {mark}")
+            values.append(self.until_us)
+        return conditions, values
 
 
 @dataclass(frozen=True, slots=True)

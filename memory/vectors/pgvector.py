@@ -7,7 +7,7 @@ the HNSW index, with pgvector 0.8's iterative scan so that filters still return 
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -58,12 +58,8 @@ _GET: Final = "SELECT message_id, embedding::text FROM {table} WHERE message_id 
 _PRESENT: Final = "SELECT message_id FROM {table} WHERE message_id = ANY(%s)"
 _IDS: Final = "SELECT message_id FROM {table}"
 
-# Fixed fragments of the WHERE clause; values are bound to their `%s`.
+# Always true, so the filters of SearchFilter.clauses can follow it with AND (or be absent).
 _ALL: Final = "TRUE"
-_BY_CONVERSATION: Final = "conversation_id = %s"
-_BY_ROLES: Final = "role = ANY(%s)"
-_SINCE: Final = "created_at >= %s"
-_UNTIL: Final = "created_at < %s"
 
 
 class PgVectorStore:
@@ -116,20 +112,8 @@ class PgVectorStore:
                 self._connection.exec_driver_sql(self._sql(_INSERT), rows)
 
     def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
-        conditions = [_ALL]
-        params: list[Any] = []
-        if where.conversation_id is not None:
-            conditions.append(_BY_CONVERSATION)
-            params.append(where.conversation_id)
-        if where.roles is not None:
-            conditions.append(_BY_ROLES)
-            params.append(list(where.roles))
-        if where.since_us is not None:
-            conditions.append(_SINCE)
-            params.append(where.since_us)
-        if where.until_us is not None:
-            conditions.append(_UNTIL)
-            params.append(where.until_us)
+        filters, params = where.clauses("%s")
+        conditions = [_ALL, *filters]
         vector = _vector_text(query)
         if self._approximate:
             # ef_search bounds the candidate list; the iterative scan keeps going until the

@@ -51,11 +51,8 @@ _PRESENT: Final = "SELECT message_id FROM {table} WHERE message_id IN ({marks})"
 _PRESENT_ROWIDS: Final = "SELECT rowid FROM {table}_rowids WHERE rowid IN ({marks})"
 _IDS: Final = "SELECT message_id FROM {table}"
 
-# Fixed fragments of the KNN WHERE clause; values are bound to their `?`.
+# The KNN part of the WHERE clause; the filters come from SearchFilter.clauses.
 _MATCH: Final = "embedding MATCH ? AND k = ?"
-_BY_CONVERSATION: Final = "conversation_id = ?"
-_SINCE: Final = "created_at >= ?"
-_UNTIL: Final = "created_at < ?"
 
 
 class SqliteVecStore:
@@ -122,22 +119,9 @@ class SqliteVecStore:
             )
 
     def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
-        conditions = [_MATCH]
-        params: list[object] = [query.tobytes(), k]
-        if where.conversation_id is not None:
-            conditions.append(_BY_CONVERSATION)
-            params.append(where.conversation_id)
-        if where.roles is not None:
-            conditions.append(f"role IN ({_placeholders(len(where.roles))})")
-            params.extend(where.roles)
-        if where.since_us is not None:
-            conditions.append(_SINCE)
-            params.append(where.since_us)
-        if where.until_us is not None:
-            conditions.append(_UNTIL)
-            params.append(where.until_us)
-        sql = self._sql(_KNN, conditions=" AND ".join(conditions))
-        result = self._connection.exec_driver_sql(sql, tuple(params))
+        conditions, values = where.clauses("?")
+        sql = self._sql(_KNN, conditions=" AND ".join([_MATCH, *conditions]))
+        result = self._connection.exec_driver_sql(sql, (query.tobytes(), k, *values))
         return [(int(message_id), float(distance)) for message_id, distance in result]
 
     def delete(self, message_ids: list[int]) -> int:

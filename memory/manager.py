@@ -46,6 +46,9 @@ from memory.spaces import SpaceInfo, SpaceRepository, describe, matches
 from memory.vectors import INDEX_MODES, MAX_K, IndexMode, VectorIndex, VectorRepository, VectorRow
 from memory.vectors.validation import as_matrix, check_datetime, check_id, check_k, check_roles
 
+# Which backend each vector_index mode needs (None: either).
+_INDEX_BACKENDS: Final[dict[str, str | None]] = {"exact": None, "binary": "sqlite", "hnsw": "postgresql"}
+_BACKEND_NAMES: Final = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 _CONVERSATION_KEYS: Final = frozenset({"title", "metadata", "messages", "source_id", "created_at", "vectors"})
 
 
@@ -76,21 +79,21 @@ class MemoryManager:
         max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES,
         vector_index: IndexMode | Literal["hnsw"] | None = "exact",
     ) -> None:
-        if vector_index is not None and vector_index not in (*INDEX_MODES, "hnsw"):
+        if vector_index is not None and vector_index not in _INDEX_BACKENDS:
             raise ValidationError(
-                f"vector_index must be one of {(*INDEX_MODES, 'hnsw')} or None, not {vector_index!r}"
+                f"vector_index must be one of {tuple(_INDEX_BACKENDS)} or None, not {vector_index!r}"
             )
         self._index_mode = vector_index
         self._indexes: dict[int, VectorIndex] = {}
         self._owns_engine = not isinstance(url, Engine)
         self.engine = create_engine(url) if isinstance(url, str) else url
         self._postgres = self.engine.dialect.name == "postgresql"
-        if (vector_index == "hnsw") != self._postgres and vector_index in ("hnsw", "binary"):
+        backend = _INDEX_BACKENDS.get(vector_index) if vector_index is not None else None
+        if backend is not None and backend != self.engine.dialect.name:
             if self._owns_engine:
                 self.engine.dispose()
             raise ValidationError(
-                f"vector_index={vector_index!r} is for "
-                f"{'PostgreSQL' if vector_index == 'hnsw' else 'SQLite'}; "
+                f"vector_index={vector_index!r} is for {_BACKEND_NAMES[backend]}; "
                 f"this store is {self.engine.dialect.name}"
             )
         try:

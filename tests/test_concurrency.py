@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -44,22 +45,28 @@ print(json.dumps({"errors": errors, "ids": ids}))
 """
 
 
-def test_four_writer_processes_lose_nothing(memory_url: str) -> None:
+def _run_at_once(script: str, memory_url: str, name: str, rounds: int) -> list[dict[str, Any]]:
+    """PROCESSES copies of `script` on one store at the same time; each one's JSON report."""
     with MemoryManager(memory_url, embedder=FakeEmbedder(384)):
-        pass  # migrate and adopt the model before the workers start
-    workers = [
+        pass  # migrate and adopt the model before the processes start
+    processes = [
         subprocess.Popen(
-            [sys.executable, "-c", _WORKER, memory_url, f"worker{i}", str(CALLS)],
+            [sys.executable, "-c", script, memory_url, f"{name}{i}", str(rounds)],
             stdout=subprocess.PIPE,
             text=True,
         )
         for i in range(PROCESSES)
     ]
     results = []
-    for worker in workers:
-        output, _ = worker.communicate(timeout=600)
-        assert worker.returncode == 0
+    for process in processes:
+        output, _ = process.communicate(timeout=600)
+        assert process.returncode == 0
         results.append(json.loads(output))
+    return results
+
+
+def test_four_writer_processes_lose_nothing(memory_url: str) -> None:
+    results = _run_at_once(_WORKER, memory_url, "worker", CALLS)
     errors = [e for r in results for e in r["errors"]]
     assert errors == []
     written = [i for r in results for i in r["ids"]]
@@ -94,21 +101,7 @@ print(json.dumps({"errors": errors, "seen": seen}))
 
 def test_racing_get_or_create_gives_every_process_the_same_conversation(memory_url: str) -> None:
     rounds = 40
-    with MemoryManager(memory_url, embedder=FakeEmbedder(384)):
-        pass
-    racers = [
-        subprocess.Popen(
-            [sys.executable, "-c", _RACER, memory_url, f"racer{i}", str(rounds)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(PROCESSES)
-    ]
-    results = []
-    for racer in racers:
-        output, _ = racer.communicate(timeout=600)
-        assert racer.returncode == 0
-        results.append(json.loads(output))
+    results = _run_at_once(_RACER, memory_url, "racer", rounds)
     assert [e for r in results for e in r["errors"]] == []  # no "database is locked", no duplicate
     assert all(r["seen"] == results[0]["seen"] for r in results)  # one conversation per key, for all
     with MemoryManager(memory_url, embedder=FakeEmbedder(384)) as manager:

@@ -202,58 +202,27 @@ def worker(method: str, url: str, queries: npt.NDArray[np.float32], repeats: int
     with factory() as session:
         space = session.get(EmbeddingSpace, 1)
         assert space is not None
-        if method == "numpy" and engine.dialect.name == "postgresql":
-            started = time.perf_counter()
-            rows = session.connection().exec_driver_sql(
-                "SELECT message_id, embedding::text FROM message_vectors_1 ORDER BY message_id"
-            )
-            pairs = [(int(i), np.array(text[1:-1].split(","), dtype=np.float32)) for i, text in rows]
-            ids = np.array([i for i, _ in pairs], dtype=np.int64)
-            matrix = np.stack([vector for _, vector in pairs])
-            del pairs
-            result["build_s"] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
+        if method == "numpy":
+            ids, matrix = _all_vectors(session.connection())
 
             def search(query: npt.NDArray[np.float32]) -> list[int]:
-                scores = matrix @ query
-                top = np.argpartition(scores, len(scores) - K)[len(scores) - K :]
-                return ids[top[np.argsort(-scores[top])]].tolist()
-        elif engine.dialect.name == "postgresql":
-            # exact: every vector read in the server; hnsw: pgvector's index; scoped: exact, one conversation.
-            repository = VectorRepository(session, space, approximate=method == "hnsw")
-            conversation = 1 if method == "scoped" else None
-            result["build_s"] = 0.0
-
-            def search(query: npt.NDArray[np.float32]) -> list[int]:
-                return [i for i, _ in repository.search(query, k=K, conversation_id=conversation)]
-        elif method == "numpy":
-            started = time.perf_counter()
-            connection = session.connection()
-            total = int(connection.exec_driver_sql("SELECT count(*) FROM message_vectors_1").scalar_one())
-            matrix = np.empty((total, DIMS), dtype=np.float32)
-            ids = np.empty(total, dtype=np.int64)
-            at = 0
-            for chunk in read_chunks(connection, "message_vectors_1", DIMS, vectors=True, bits=False):
-                assert chunk.vectors is not None
-                matrix[at : at + len(chunk.ids)] = chunk.vectors
-                ids[at : at + len(chunk.ids)] = chunk.ids
-                at += len(chunk.ids)
-            result["build_s"] = round(time.perf_counter() - started, 2)
-
-            def search(query: npt.NDArray[np.float32]) -> list[int]:
-                scores = matrix @ query
-                top = np.argpartition(scores, len(scores) - K)[len(scores) - K :]
-                return ids[top[np.argsort(-scores[top])]].tolist()
+                return _top_k(matrix, query, ids)
         else:
-            mode = {"vec0": None, "exact": "exact", "scoped": "exact", "binary": "binary"}[method]
-            index = None if mode is None else VectorIndex(1, DIMS, mode=mode)  # type: ignore[arg-type]
-            repository = VectorRepository(session, space, index=index)
+            # SQLite: vec0 alone, or the in-memory index. PostgreSQL: exact in the server, or HNSW.
+            mode = {"vec0": None, "exact": "exact", "scoped": "exact", "binary": "binary", "hnsw": None}[
+                method
+            ]
+            sqlite = engine.dialect.name == "sqlite"
+            index = VectorIndex(1, DIMS, mode=mode) if sqlite and mode is not None else None  # type: ignore[arg-type]
+            repository = VectorRepository(session, space, index=index, approximate=method == "hnsw")
             conversation = 1 if method == "scoped" else None
-            started = time.perf_counter()
-            repository.search(queries[0], k=K, conversation_id=conversation)  # builds the index
-            result["build_s"] = round(time.perf_counter() - started, 2)
 
             def search(query: npt.NDArray[np.float32]) -> list[int]:
                 return [i for i, _ in repository.search(query, k=K, conversation_id=conversation)]
+
+            search(queries[0])  # builds the index
+        result["build_s"] = round(time.perf_counter() - started, 2)
 
         answers, samples = [], []
         for _ in range(repeats):
@@ -266,6 +235,35 @@ def worker(method: str, url: str, queries: npt.NDArray[np.float32], repeats: int
     engine.dispose()
     result["peak_rss_mb"] = _peak_rss_mb()
     return result
+
+
+def _all_vectors(connection: Any) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """Every vector of space 1 and its message id: read from vec0's chunks, or out of pgvector."""
+    if connection.dialect.name == "postgresql":
+        rows = connection.exec_driver_sql(
+            "SELECT message_id, embedding::text FROM message_vectors_1 ORDER BY message_id"
+        ).all()
+        matrix = np.array([text[1:-1].split(",") for _, text in rows], dtype=np.float32)
+        return np.array([i for i, _ in rows], dtype=np.int64), matrix
+    total = int(connection.exec_driver_sql("SELECT count(*) FROM message_vectors_1").scalar_one())
+    matrix = np.empty((total, DIMS), dtype=np.float32)
+    ids = np.empty(total, dtype=np.int64)
+    at = 0
+    for chunk in read_chunks(connection, "message_vectors_1", DIMS, vectors=True, bits=False):
+        assert chunk.vectors is not None
+        matrix[at : at + len(chunk.ids)] = chunk.vectors
+        ids[at : at + len(chunk.ids)] = chunk.ids
+        at += len(chunk.ids)
+    return ids, matrix
+
+
+def _top_k(
+    matrix: npt.NDArray[np.float32], query: npt.NDArray[np.float32], ids: npt.NDArray[np.int64]
+) -> list[int]:
+    """The ids of the K rows with the highest dot product with `query`, best first."""
+    scores = matrix @ query
+    top = np.argpartition(scores, len(scores) - K)[len(scores) - K :]
+    return [int(i) for i in ids[top[np.argsort(-scores[top])]]]
 
 
 def run_worker(method: str, url: str, queries_path: Path, queries: int, repeats: int) -> dict[str, Any]:
@@ -369,12 +367,8 @@ def _measure_store(
 
 def _truth(vectors: npt.NDArray[np.float32], queries: npt.NDArray[np.float32]) -> list[list[int]]:
     """Exact top-10 message ids (ids are row + 1: the store is built in row order)."""
-    answers = []
-    for query in queries:
-        scores = vectors @ query
-        top = np.argpartition(scores, len(scores) - K)[len(scores) - K :]
-        answers.append((top[np.argsort(-scores[top])] + 1).tolist())
-    return answers
+    ids = np.arange(1, len(vectors) + 1, dtype=np.int64)
+    return [_top_k(vectors, query, ids) for query in queries]
 
 
 COLUMNS = [

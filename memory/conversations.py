@@ -158,6 +158,14 @@ class StoredMessages:
 _NOT_MEMOISED: Final = object()
 
 
+def _bind_processor(column_type: Any, dialect: sa.Dialect) -> Callable[[Any], Any] | None:
+    """The bind processor SQLAlchemy's own statements use for `column_type` on `dialect`: that of its
+    dialect-specific implementation (on SQLite, times become text with microseconds, the form the ORM
+    stores and compares against)."""
+    processor: Callable[[Any], Any] | None = column_type.dialect_impl(dialect).bind_processor(dialect)
+    return processor
+
+
 def _bound(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
     """A column's values through its bind processor, run once per distinct time and for empty
     metadata (a batch shares one time; most metadata is empty). A datetime the processor leaves for
@@ -327,7 +335,7 @@ class ConversationRepository:
         """Set each conversation's `updated_at`."""
         connection = self.session.connection()
         if connection.dialect.name == "sqlite":  # one executemany, times bound as in _insert
-            process = _CONVERSATIONS.c.updated_at.type.bind_processor(connection.dialect)
+            process = _bind_processor(_CONVERSATIONS.c.updated_at.type, connection.dialect)
             times = [when for _, when in touched]
             bound = times if process is None else _bound(process, times)
             ids = [conversation_id for conversation_id, _ in touched]
@@ -362,7 +370,7 @@ class ConversationRepository:
                 raise AssertionError(f"{table.name}: expected the id column first, got {names}")
             values = []
             for name in names[1:]:
-                process = table.c[name].type.bind_processor(connection.dialect)
+                process = _bind_processor(table.c[name].type, connection.dialect)
                 values.append(columns[name] if process is None else _bound(process, columns[name]))
             connection.exec_driver_sql(str(statement), list(zip(ids, *values, strict=True)))
             return ids

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 import memory
-from memory import FakeEmbedder, MemoryManager
+from memory import Conversation, FakeEmbedder, MemoryManager, Message
 from memory.vectors.pgvector import PgVectorStore
 from memory.vectors.sqlite import SqliteVecStore
 
@@ -107,6 +107,23 @@ def test_identical_content_is_embedded_once_but_gets_its_own_vector(
     assert _table_counts(memory_manager) == (1, 4, 4)
     hits = memory_manager.search("same words", k=4)
     assert len([h for h in hits if h.distance < 1e-6]) == 3
+
+
+def test_bulk_written_times_compare_equal_to_the_same_time_in_a_query(memory_manager: MemoryManager) -> None:
+    """Times go in as SQLAlchemy writes and compares them (on SQLite: text with microseconds), so a
+    bound like `until` treats a stored time exactly at it as equal, whichever path wrote it."""
+    at = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
+    conversation = memory_manager.create_conversation("times", created_at=at)
+    bulk = memory_manager.add_messages(
+        conversation.id, [{"role": "user", "content": f"m{i}", "created_at": at} for i in range(3)]
+    )
+    single = memory_manager.add_message(conversation.id, "user", "one", created_at=at)
+    with memory.session_factory(memory_manager.engine)() as session:
+        stored = session.scalars(sa.select(Message.id).where(Message.created_at == at)).all()
+        earlier = session.scalars(sa.select(Message.id).where(Message.created_at < at)).all()
+        touched = session.scalars(sa.select(Conversation.id).where(Conversation.created_at == at)).all()
+    assert sorted(stored) == sorted([*(m.id for m in bulk), single.id]) and earlier == []
+    assert touched == [conversation.id]
 
 
 def test_search_finds_by_content_with_filters(memory_manager: MemoryManager) -> None:

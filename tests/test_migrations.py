@@ -8,6 +8,7 @@ import subprocess
 import sys
 import sysconfig
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -295,6 +296,50 @@ def test_0005_downgrade_expands_logged_runs_in_their_order(memory_url: str) -> N
     engine.dispose()
 
 
+@pytest.mark.sqlite_only
+def test_0006_rewrites_short_sqlite_times_so_filters_compare_them_right(memory_url: str) -> None:
+    engine = memory.create_engine(memory_url)
+    memory.upgrade(engine, "0005")
+    with engine.begin() as connection:
+        _insert(
+            connection,
+            "conversations",
+            [{"id": 1, "title": "t", "created_at": _THEN, "updated_at": _THEN, "metadata": "{}"}],
+        )
+        _insert(
+            connection,
+            "messages",
+            [
+                {
+                    "id": i,
+                    "conversation_id": 1,
+                    "role": "user",
+                    "content": f"heron {i}",
+                    "created_at": when,
+                    "metadata": "{}",
+                    "content_hash": content_hash(f"heron {i}"),
+                    "content_key": content_key(content_hash(f"heron {i}")),
+                }
+                for i, when in (
+                    (1, "2025-01-01 00:00:00"),
+                    (2, "2025-01-01 02:00:00"),
+                    (3, "2025-01-01 02:00:00.250000"),
+                )
+            ],
+        )
+    memory.upgrade(engine)
+    with engine.connect() as connection:
+        times = connection.exec_driver_sql("SELECT created_at FROM messages ORDER BY id").scalars().all()
+        conversation = connection.exec_driver_sql("SELECT created_at, updated_at FROM conversations").one()
+    assert times == ["2025-01-01 00:00:00.000000", "2025-01-01 02:00:00.000000", "2025-01-01 02:00:00.250000"]
+    assert tuple(conversation) == (_THEN + ".000000", _THEN + ".000000")
+    until = datetime(2025, 1, 1, 2, tzinfo=UTC)  # message 2 is exactly at it
+    with memory.session_factory(engine)() as session:
+        before = session.scalars(sa.select(memory.Message.id).where(memory.Message.created_at < until))
+        assert before.all() == [1]
+    engine.dispose()
+
+
 def _write_era_data(engine: sa.Engine) -> None:
     """Two conversations with messages and vectors, written with raw SQL against whatever columns the
     schema has at the current revision (as a program of that era would have)."""
@@ -332,7 +377,7 @@ def _write_era_data(engine: sa.Engine) -> None:
             )
 
 
-@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004"])
+@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004", "0005"])
 def test_data_written_at_each_revision_survives_the_upgrade_to_head(memory_url: str, revision: str) -> None:
     engine = memory.create_engine(memory_url)
     memory.upgrade(engine, revision)

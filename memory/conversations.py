@@ -187,6 +187,13 @@ def _bound(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
 
 
 _TOUCH: Final = "UPDATE conversations SET updated_at = ? WHERE id = ?"
+# A connection's own scratch table for bulk message inserts (no types: values keep what they were bound as).
+_STAGE_CREATE: Final = "CREATE TEMP TABLE IF NOT EXISTS staged_messages ({columns})"
+_STAGE_INSERT: Final = "INSERT INTO temp.staged_messages ({columns}) VALUES ({marks})"
+_STAGED_TO_MESSAGES: Final = (
+    "INSERT INTO main.messages ({columns}) SELECT {columns} FROM temp.staged_messages"
+)
+_STAGE_CLEAR: Final = "DELETE FROM temp.staged_messages"
 _CONVERSATIONS: Final = sa.table("conversations", sa.column("id"), sa.column("updated_at", UTCDateTime()))
 _Row = TypeVar("_Row", Conversation, Message)
 
@@ -199,6 +206,23 @@ def _detached(model: type[_Row], **columns: Any) -> _Row:
     row.__dict__.update(columns)
     make_transient_to_detached(row)
     return row
+
+
+def _insert_staged(connection: sa.Connection, names: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert many message rows with one INSERT ... SELECT from a temporary table.
+
+    The full-text index's AFTER INSERT trigger then fires inside one statement, and FTS5 writes the
+    batch's terms once; fired by each statement of an executemany, it flushes them after every row
+    (bulk loads ran 2-4x slower).
+    """
+    columns = ", ".join(Message.__table__.c[name].name for name in names)  # identifiers of the model
+    connection.exec_driver_sql(_STAGE_CREATE.format(columns=columns))
+    try:
+        marks = ", ".join("?" * len(names))
+        connection.exec_driver_sql(_STAGE_INSERT.format(columns=columns, marks=marks), rows)
+        connection.exec_driver_sql(_STAGED_TO_MESSAGES.format(columns=columns))
+    finally:
+        connection.exec_driver_sql(_STAGE_CLEAR)
 
 
 class ConversationRepository:
@@ -372,7 +396,11 @@ class ConversationRepository:
             for name in names[1:]:
                 process = _bind_processor(table.c[name].type, connection.dialect)
                 values.append(columns[name] if process is None else _bound(process, columns[name]))
-            connection.exec_driver_sql(str(statement), list(zip(ids, *values, strict=True)))
+            bound_rows = list(zip(ids, *values, strict=True))
+            if table.name == "messages" and count > 1:
+                _insert_staged(connection, names, bound_rows)
+            else:
+                connection.exec_driver_sql(str(statement), bound_rows)
             return ids
         rows = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
         result = connection.execute(

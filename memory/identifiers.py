@@ -16,6 +16,17 @@ VECTOR_TABLE_PREFIX: Final = "message_vectors_"
 _VECTOR_TABLE_PATTERN: Final = re.compile(r"message_vectors_[0-9]+(_[a-z0-9_]+)?")
 
 
+#: SQLite's FTS5 table over message content (its shadow tables are `messages_fts_<suffix>`), and
+#: PostgreSQL's GIN expression index that plays the same part.
+FULL_TEXT_TABLE: Final = "messages_fts"
+FULL_TEXT_INDEX: Final = "ix_messages_content_fts"
+
+
+def is_full_text_table(name: str) -> bool:
+    """True for the FTS5 table and its shadow tables."""
+    return name == FULL_TEXT_TABLE or name.startswith(FULL_TEXT_TABLE + "_")
+
+
 def vector_table_name(space_id: int) -> str:
     """The name of the table that holds the vectors of embedding space `space_id`."""
     if type(space_id) is not int or space_id <= 0:

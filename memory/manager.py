@@ -41,7 +41,7 @@ from memory.gcpause import collector_paused
 from memory.migration import require_head, upgrade
 from memory.models import Conversation, EmbeddingSpace, Message
 from memory.recall import SCOPES, RecallScope, TokenCounter, approximate_tokens, within_budget
-from memory.search import SearchHit, search_messages
+from memory.search import SEARCH_MODES, SearchHit, SearchMode, search_messages
 from memory.spaces import SpaceInfo, SpaceRepository, describe, matches
 from memory.vectors import INDEX_MODES, MAX_K, IndexMode, VectorIndex, VectorRepository, VectorRow
 from memory.vectors.validation import as_matrix, check_datetime, check_id, check_k, check_roles
@@ -300,27 +300,36 @@ class MemoryManager:
         query: str | Sequence[float] | npt.NDArray[np.floating],
         k: int = 10,
         *,
+        mode: SearchMode = "hybrid",
         conversation_id: int | None = None,
         roles: Iterable[str] | str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[SearchHit]:
-        """The `k` messages nearest in meaning to `query` (text or a vector), nearest first.
+        """The `k` messages that best match `query` (text, or a vector), best first.
 
-        `since` is inclusive and `until` exclusive.
+        `mode="vector"` ranks by meaning (nearest vectors), `"text"` by words (full-text, BM25 on
+        SQLite), and `"hybrid"` (the default) fuses both rankings by Reciprocal Rank Fusion; a
+        vector query can only be searched by meaning. Every filter applies to both sides; `since`
+        is inclusive and `until` exclusive. Each hit's `sources` says which side(s) found it.
         """
         k = check_k(k)
+        if mode not in SEARCH_MODES:
+            raise ValidationError(f"mode must be one of {SEARCH_MODES}, not {mode!r}")
         roles = check_roles(roles)
         for value, what in ((since, "since"), (until, "until")):
             if value is not None:
                 check_datetime(value, what)
         if conversation_id is not None:
             conversation_id = check_id(conversation_id, "conversation_id")
-        vector = (
-            self._embed([check_content(query, self._max_content_bytes, "query")])[0]
-            if isinstance(query, str)
-            else query
-        )
+        text: str | None = None
+        if isinstance(query, str):
+            text = check_content(query, self._max_content_bytes, "query")
+            vector: Any = self._embed([text])[0]
+        elif mode == "text":
+            raise ValidationError("a text search needs a str query, not a vector")
+        else:
+            vector = query
         with self._reading() as session:
             space = self._checked_space(session)
             return search_messages(
@@ -328,6 +337,8 @@ class MemoryManager:
                 space,
                 vector,
                 k,
+                text=text,
+                mode=mode,
                 index=self._index(space),
                 approximate=self._index_mode == "hnsw",
                 conversation_id=conversation_id,
@@ -335,8 +346,6 @@ class MemoryManager:
                 since=since,
                 until=until,
             )
-
-    # -- embedding spaces -----------------------------------------------------------------------------
 
     def recall(
         self,
@@ -380,6 +389,8 @@ class MemoryManager:
             )
             relevant = [hit.message for hit in hits if hit.message.id not in seen][:k]
         return within_budget(window, relevant, max_tokens, counter)
+
+    # -- embedding spaces -----------------------------------------------------------------------------
 
     def spaces(self) -> list[SpaceInfo]:
         """Every embedding space with its model, dimensions, vector count and active flag."""

@@ -1,27 +1,53 @@
-"""Semantic search over the active space: nearest vectors, returned with their messages."""
+"""Search over the active space: by meaning (nearest vectors), by words (full-text), or both fused."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from memory.conversations import ConversationRepository
+from memory.fulltext import search_text
+from memory.fusion import reciprocal_rank_fusion
 from memory.models import EmbeddingSpace, Message
-from memory.vectors import VectorIndex, VectorRepository
+from memory.vectors import MAX_K, VectorIndex, VectorRepository
+from memory.vectors.validation import as_vector
+
+SearchMode = Literal["vector", "text", "hybrid"]
+SEARCH_MODES: Final = ("vector", "text", "hybrid")
+#: How deep each side of a hybrid search looks before fusing: a message ranked 40th by words and
+#: 10th by meaning can beat one that only a single side ranks first.
+HYBRID_DEPTH: Final = 50
+#: In a hybrid search, the words side only votes for messages that hold at least half the query's
+#: words: otherwise one shared common word ranks a message there, and fusion rewards messages both
+#: sides found over the nearest paraphrase (the words side alone still ranks partial matches).
+HYBRID_MIN_MATCHED: Final = 0.5
+
+_VECTOR: Final = frozenset({"vector"})
 
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
-    """A message found by a search: `distance` is the cosine distance, `score` is 1 - distance."""
+    """A message found by a search.
+
+    `distance` is the cosine distance between the query and the message's vector (`score` is
+    1 - distance), whichever side found it; nan when the message has no vector in the active space.
+    `sources` says which side(s) found it: "vector", "text" or both. `text_score` is the full-text
+    relevance (BM25 on SQLite, `ts_rank_cd` on PostgreSQL; higher is better) when words found it,
+    and `fusion_score` the Reciprocal Rank Fusion score in hybrid searches.
+    """
 
     message: Message
     distance: float
+    sources: frozenset[str] = _VECTOR
+    text_score: float | None = None
+    fusion_score: float | None = None
 
     @property
     def score(self) -> float:
@@ -34,18 +60,93 @@ def search_messages(
     vector: npt.NDArray[np.float32] | Any,
     k: int,
     *,
+    text: str | None = None,
+    mode: SearchMode = "vector",
     conversation_id: int | None = None,
-    roles: Iterable[str] | str | None = None,
+    roles: tuple[str, ...] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     index: VectorIndex | None = None,
     approximate: bool = False,
 ) -> list[SearchHit]:
-    """The `k` messages nearest to `vector` in `space`, nearest first, loaded in the same transaction."""
-    hits = VectorRepository(session, space, index=index, approximate=approximate).search(
-        vector, k, conversation_id=conversation_id, roles=roles, since=since, until=until
+    """The best `k` messages for the query in `space`, loaded in the same transaction.
+
+    `vector` is the query's embedding; `text` its words (needed by "text" and "hybrid"; "hybrid"
+    without text is a vector search). Arguments arrive validated.
+    """
+    filters: dict[str, Any] = {
+        "conversation_id": conversation_id,
+        "roles": roles,
+        "since": since,
+        "until": until,
+    }
+    vectors = VectorRepository(session, space, index=index, approximate=approximate)
+    if mode == "vector" or text is None:
+        nearest = vectors.search(vector, k, **filters)
+        return _hits(
+            session, [(message_id, distance, _VECTOR, None, None) for message_id, distance in nearest]
+        )
+    if mode == "text":
+        matches = search_text(session, text, k, **filters)
+        distances = _distances(vectors, vector, [message_id for message_id, _ in matches])
+        return _hits(
+            session,
+            [
+                (message_id, distances[message_id], frozenset({"text"}), score, None)
+                for message_id, score in matches
+            ],
+        )
+    depth = min(MAX_K, max(k, HYBRID_DEPTH))
+    nearest = vectors.search(vector, depth, **filters)
+    matches = search_text(session, text, depth, min_matched=HYBRID_MIN_MATCHED, **filters)
+    fused = reciprocal_rank_fusion(
+        {
+            "vector": [message_id for message_id, _ in nearest],
+            "text": [message_id for message_id, _ in matches],
+        },
+        k,
     )
-    messages = ConversationRepository(session).messages_by_id([message_id for message_id, _ in hits])
+    known = dict(nearest)
+    text_scores = dict(matches)
+    distances = _distances(vectors, vector, [hit.item for hit in fused if hit.item not in known])
+    return _hits(
+        session,
+        [
+            (
+                hit.item,
+                known[hit.item] if hit.item in known else distances[hit.item],
+                hit.sources,
+                text_scores.get(hit.item),
+                hit.score,
+            )
+            for hit in fused
+        ],
+    )
+
+
+def _distances(vectors: VectorRepository, query: Any, message_ids: list[int]) -> dict[int, float]:
+    """Cosine distances from `query` to the stored vectors of `message_ids` (nan where none is stored)."""
+    if not message_ids:
+        return {}
+    stored = vectors.get(message_ids)
+    unit = as_vector(query, vectors.dimensions)
+    unit = unit / np.linalg.norm(unit)
+    distances: dict[int, float] = {}
+    for message_id in message_ids:
+        vector = stored.get(message_id)
+        distances[message_id] = (
+            math.nan if vector is None else float(1.0 - np.dot(unit, vector) / np.linalg.norm(vector))
+        )
+    return distances
+
+
+def _hits(
+    session: Session, found: Iterable[tuple[int, float, frozenset[str], float | None, float | None]]
+) -> list[SearchHit]:
+    rows = list(found)
+    messages = ConversationRepository(session).messages_by_id([row[0] for row in rows])
     return [
-        SearchHit(messages[message_id], distance) for message_id, distance in hits if message_id in messages
+        SearchHit(messages[message_id], distance, sources, text_score, fusion_score)
+        for message_id, distance, sources, text_score, fusion_score in rows
+        if message_id in messages
     ]

@@ -13,7 +13,7 @@ from alembic import context
 from sqlalchemy.engine import Connection, Engine
 
 from memory.engine import create_engine
-from memory.identifiers import is_vector_table
+from memory.identifiers import FULL_TEXT_INDEX, is_full_text_table, is_vector_table
 from memory.models import Base
 
 config = context.config
@@ -21,9 +21,12 @@ target_metadata = Base.metadata
 
 
 def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
-    """Hide what autogenerate must not touch: vec0 tables, their shadow tables, SQLite internals."""
+    """Hide what autogenerate must not touch: vector tables, vec0's and FTS5's shadow tables, SQLite
+    internals, and the full-text expression index (none of them are declarative models)."""
     if type_ == "table" and name is not None:
-        return not (is_vector_table(name) or name.startswith("sqlite_"))
+        return not (is_vector_table(name) or is_full_text_table(name) or name.startswith("sqlite_"))
+    if type_ == "index" and name is not None:
+        return name != FULL_TEXT_INDEX
     return True
 
 

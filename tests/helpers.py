@@ -69,8 +69,20 @@ def schema_objects(engine: sa.Engine) -> list[str]:
 
 
 def integrity_ok(engine: sa.Engine) -> bool:
-    """SQLite's own integrity check; PostgreSQL keeps no such single verdict, so it passes there."""
+    """SQLite's own integrity check, and FTS5's check of the full-text index against the messages
+    (where the schema has one); PostgreSQL keeps no such single verdict, so it passes there."""
     if engine.dialect.name != "sqlite":
         return True
     with engine.connect() as connection:
-        return bool(connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok")
+        if connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() != "ok":
+            return False
+        if connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'messages_fts'").first():
+            try:
+                connection.exec_driver_sql(
+                    "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)"
+                )
+            except sa.exc.DatabaseError:
+                return False
+            finally:
+                connection.rollback()
+        return True

@@ -81,9 +81,11 @@ def test_import_search_show_list_stats(db: str, tmp_path: Path) -> None:
     assert "importing conversations.json" in result.stderr and "100%" in result.stderr
 
     table = _ok(run("search", "citric acid descale", "-k", "2", db=db)).splitlines()
-    assert table[0].split() == ["#", "score", "conv", "role", "when", "message"]
-    assert "Use a citric acid solution monthly." in table[2]
+    assert table[0].split() == ["#", "score", "found", "by", "conv", "role", "when", "message"]
+    assert "Use a citric acid solution monthly." in table[2] and "text+vector" in table[2]
     assert len(table) == 4
+    words = _ok(run("search", "descale", "--mode", "text", db=db)).splitlines()
+    assert len(words) == 4 and all(line.split()[2] == "text" for line in words[2:])
 
     hits = [
         json.loads(line)
@@ -97,8 +99,12 @@ def test_import_search_show_list_stats(db: str, tmp_path: Path) -> None:
         "created_at",
         "distance",
         "score",
+        "sources",
+        "text_score",
+        "fusion_score",
         "content",
     }
+    assert hits[0]["sources"] == ["text", "vector"] and hits[0]["fusion_score"] > 0
     assert _ok(run("search", "manual", "--conversation", "999", db=db)).strip().endswith("no matches")
 
     listing = _ok(run("conversations", "list", db=db)).splitlines()
@@ -170,6 +176,7 @@ def test_reindex_switches_the_model(db: str, tmp_path: Path) -> None:
         ["search", "x", "-k", "0"],
         ["search", "x", "-k", "ten"],
         ["search", "x", "--role", "root"],
+        ["search", "x", "--mode", "keyword"],
         ["import"],
         ["import", "f", "--format", "xml"],
         ["conversations", "show"],

@@ -106,7 +106,7 @@ def test_paraphrases_are_the_top_hit_among_distractors(
         assert len(stored) == len(DISTRACTORS) + len(PARAPHRASE_PAIRS)
         misses = []
         for original, paraphrase in PARAPHRASE_PAIRS:
-            top = manager.search(paraphrase, k=1)[0]
+            top = manager.search(paraphrase, k=1, mode="vector")[0]
             if top.message.content != original:
                 misses.append((paraphrase, top.message.content))
         assert misses == []

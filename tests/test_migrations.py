@@ -377,7 +377,7 @@ def _write_era_data(engine: sa.Engine) -> None:
             )
 
 
-@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004", "0005"])
+@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004", "0005", "0006"])
 def test_data_written_at_each_revision_survives_the_upgrade_to_head(memory_url: str, revision: str) -> None:
     engine = memory.create_engine(memory_url)
     memory.upgrade(engine, revision)
@@ -393,6 +393,10 @@ def test_data_written_at_each_revision_survives_the_upgrade_to_head(memory_url: 
             (hit,) = manager.search(vector, k=1)  # through the in-memory index, read from the chunks
             assert (hit.message.id, hit.message.content) == (message_id, f"era text {message_id}")
             assert hit.distance == pytest.approx(0.0, abs=1e-6)
+        # The full-text index, built by 0007 for the era's messages, finds each by its number.
+        for message_id in range(1, 7):
+            (hit,) = manager.search(f"text {message_id}", k=1, mode="text")
+            assert hit.message.id == message_id
         # Identical content finds the era's vector instead of being embedded again.
         embedder = manager.embedder
         assert isinstance(embedder, memory.FakeEmbedder)

@@ -20,6 +20,7 @@ import memory
 from memory import FakeEmbedder, MemoryManager
 from memory.models import ROLES
 from memory.testing import fresh_postgres_database
+from memory.vectors import MAX_K
 from tests.conftest import BACKENDS
 
 # Any Unicode text both backends hold as UTF-8: every plane and control character, no surrogates, no
@@ -38,7 +39,8 @@ JSON = st.recursive(
     max_leaves=12,
 )
 METADATA = st.dictionaries(TEXT, JSON, max_size=5)
-WORDS = st.lists(st.sampled_from(["cat", "dog", "train", "turin", "rain", "tea", "map", "code"]), min_size=1)
+VOCABULARY = ["cat", "dog", "train", "turin", "rain", "tea", "map", "code"]
+WORDS = st.lists(st.sampled_from(VOCABULARY), min_size=1)
 SEARCHABLE = WORDS.map(" ".join)
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -177,7 +179,7 @@ class StoreMachine(RuleBasedStateMachine):
         candidates = [i for i, m in self.messages.items() if conversation is None or m[0] == conversation]
         expected = self._distances(query, candidates)
         for manager in (self.indexed, self.plain):
-            hits = manager.search(query, k=k, conversation_id=conversation)
+            hits = manager.search(query, k=k, conversation_id=conversation, mode="vector")
             assert len(hits) == min(k, len(candidates))
             for hit in hits:
                 assert hit.message.id in expected
@@ -185,6 +187,27 @@ class StoreMachine(RuleBasedStateMachine):
                 assert hit.distance == pytest.approx(expected[hit.message.id], abs=1e-5)
             nearest = sorted(expected.values())[: len(hits)]
             np.testing.assert_allclose([h.distance for h in hits], nearest, atol=1e-5)
+
+    @rule(words=st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=3, unique=True), data=st.data())
+    def search_words(self, words: list[str], data: st.DataObject) -> None:
+        """Text search finds exactly the messages that hold a query word; hybrid search returns k
+        messages, and those the words side found hold at least half the query's words."""
+        conversation = data.draw(st.sampled_from(sorted(self.alive))) if self.alive else None
+        held = {
+            i: len(set(words) & set(m[2].split()))
+            for i, m in self.messages.items()
+            if conversation is None or m[0] == conversation
+        }
+        holding = {i for i, count in held.items() if count}
+        hits = self.indexed.search(" ".join(words), k=MAX_K, conversation_id=conversation, mode="text")
+        assert {hit.message.id for hit in hits} == holding
+        assert all(hit.sources == {"text"} for hit in hits)
+        hybrid = self.plain.search(" ".join(words), k=12, conversation_id=conversation)
+        assert len(hybrid) == min(12, len(held))
+        for hit in hybrid:
+            assert hit.sources and hit.sources <= {"vector", "text"}
+            if "text" in hit.sources:  # the words side needs at least half the query's words
+                assert 2 * held[hit.message.id] >= len(words)
 
     @invariant()
     def counts_agree(self) -> None:

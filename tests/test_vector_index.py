@@ -118,6 +118,20 @@ def test_exact_index_gives_numpy_and_vec0_answers(store, filters) -> None:  # ty
     assert len(indexed._indexes[1]) == 3000  # the index answered, it did not defer to vec0
 
 
+@pytest.mark.parametrize("filters", FILTERS, ids=[str(sorted(f)) for f in FILTERS])
+def test_exact_index_scanned_in_slices_on_its_threads_gives_the_same_answers(  # type: ignore[no-untyped-def]
+    store, filters, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large stores are scored in slices on the index's threads; slices of 256 rows make the 3,000
+    here take that path (12 slices), which must agree with the inline scan of small stores."""
+    indexed, _, _, _ = store
+    queries = clustered(np.random.default_rng(13), 5)
+    inline = [[h.message.id for h in indexed.search(q, k=15, **filters)] for q in queries]
+    monkeypatch.setattr("memory.vectors.index._SCAN_ROWS", 256)
+    sliced = [[h.message.id for h in indexed.search(q, k=15, **filters)] for q in queries]
+    assert sliced == inline and all(inline)
+
+
 def test_a_write_from_another_process_is_seen_by_the_next_search(store, memory_url: str) -> None:  # type: ignore[no-untyped-def]
     indexed, _, matrix, ids = store
     target = matrix[42] * -1.0  # far from everything stored so far

@@ -35,6 +35,8 @@ from memory.vectors.base import SearchFilter
 IndexMode = Literal["exact", "binary"]
 INDEX_MODES: Final = ("exact", "binary")
 _BLOCK_ROWS: Final = 65536
+# Exact search scores slices of this many rows on the index's threads (and small searches inline).
+_SCAN_ROWS: Final = 32768
 # Replaying more changes than this (or a gap in the log) rebuilds the index from the tables instead.
 _MAX_REPLAY: Final = 200_000
 _LATEST_SEQ: Final = "SELECT max(seq) FROM vector_changes WHERE space_id = ?"
@@ -281,25 +283,32 @@ class VectorIndex:
     ) -> list[tuple[int, float]]:
         masks = self._masks(where)
 
-        def scan(index: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-            block, mask = self._blocks[index], masks[index]
-            n = block.n
+        def scan(task: tuple[int, int, int]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+            index, start, stop = task
+            block, mask = self._blocks[index], masks[index][start:stop]
             rows = np.flatnonzero(mask)
             if len(rows) == 0:
                 return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-            if len(rows) * 4 < n:  # selective filter (one conversation): gather, then score
-                scores = _dot(block.vectors[rows], unit)
-                ids = block.ids[rows]
+            if len(rows) * 4 < len(mask):  # selective filter (one conversation): gather, then score
+                scores = _dot(block.vectors[start:stop][rows], unit)
+                ids = block.ids[start:stop][rows]
             else:
-                scores = _dot(block.vectors[:n], unit)
+                scores = _dot(block.vectors[start:stop], unit)
                 scores[~mask] = -np.inf
-                ids = block.ids[:n]
+                ids = block.ids[start:stop]
             top = _top(scores, k)
             keep = scores[top] > -np.inf
             return scores[top][keep], ids[top][keep]
 
-        blocks = range(len(self._blocks))
-        results = [scan(0)] if len(blocks) == 1 else list(self._executor().map(scan, blocks))
+        if sum(int(np.count_nonzero(mask)) for mask in masks) <= _SCAN_ROWS:  # little to score: inline
+            results = [scan((index, 0, block.n)) for index, block in enumerate(self._blocks)]
+        else:  # equal slices, so the threads finish together
+            tasks = [
+                (index, start, min(start + _SCAN_ROWS, block.n))
+                for index, block in enumerate(self._blocks)
+                for start in range(0, block.n, _SCAN_ROWS)
+            ]
+            results = list(self._executor().map(scan, tasks))
         return _merge([scores for scores, _ in results], [ids for _, ids in results], k)
 
     def _search_binary(

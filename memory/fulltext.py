@@ -1,12 +1,12 @@
-"""Keyword search over message content: SQLite FTS5 ranked by BM25, PostgreSQL `tsvector` by cover density.
+"""Keyword search over message content: SQLite FTS5 ranked by BM25, PostgreSQL `tsvector` by term rarity.
 
 The index is made by migration 0007 and kept in step with every write, in the same transaction: by
 triggers on SQLite (an FTS5 table), by the server on PostgreSQL (a GIN expression index).
 
-User text never reaches a query parser: it is split into words here, and each word is either
-double-quoted as an FTS5 string (a word holds only letters, digits and underscores, so it cannot
-close the quotes) or bound as a parameter of `plainto_tsquery`. Words are ORed: BM25 then ranks
-the messages that hold the rarest of them first.
+User text never reaches a query parser: on SQLite it is split into words here, each double-quoted
+as an FTS5 string (a word holds only letters, digits and underscores, so it cannot close the
+quotes); on PostgreSQL each whitespace-separated piece is bound as a parameter of `plainto_tsquery`,
+which reads no operators. Terms are ORed, and the messages holding the rarest of them rank first.
 """
 
 from __future__ import annotations
@@ -62,6 +62,19 @@ def query_words(text: str) -> list[str]:
     return list(words)
 
 
+def query_terms(text: str) -> list[str]:
+    """The distinct whitespace-separated pieces of `text` that hold a word worth searching for, in
+    order, at most `MAX_QUERY_WORDS`. PostgreSQL's parser reads each piece (`2.7.1`, `CLM-8042-41837`,
+    `SearchIndexer.exe`) as it read the messages, so a piece matches the messages that hold it."""
+    terms: dict[str, None] = {}
+    for piece in text.split():
+        if query_words(piece):
+            terms.setdefault(piece)
+            if len(terms) == MAX_QUERY_WORDS:
+                break
+    return list(terms)
+
+
 def fts5_query(words: list[str]) -> str:
     """An FTS5 query matching any of `words` (each quoted as a string, never read as syntax)."""
     return " OR ".join(f'"{word}"' for word in words)
@@ -80,12 +93,18 @@ def search_text(
 ) -> list[tuple[int, float]]:
     """The `k` messages that best match the words of `text`, as `(message_id, score)`, best first.
 
-    A message matches when it holds any of the words, and at least the fraction `min_matched` of
-    them (rounded up). The score is BM25 on SQLite and `ts_rank_cd` on PostgreSQL (higher is better;
-    the two scales differ). Arguments arrive validated; `since` is inclusive and `until` exclusive.
+    The query's terms are its words on SQLite (FTS5 splits text into words too) and its
+    whitespace-separated pieces on PostgreSQL (`query_terms`). A message matches when it holds any
+    of them, and at least the fraction `min_matched` of them (rounded up). Higher scores are better;
+    the scales of the backends differ. SQLite's is BM25. PostgreSQL has no BM25: its score is the
+    sum, over the terms a message holds, of each term's rarity among the matching messages
+    (ln(1 + matches / matches holding it)), scaled by BM25's length normalisation, with
+    `ts_rank_cd` breaking ties. Arguments arrive validated; `since` is inclusive and `until` exclusive.
     """
-    words = query_words(text)
-    if not words:
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    terms = query_words(text) if sqlite else query_terms(text)
+    if not terms:
         return []
     filters: list[Any] = []
     if conversation_id is not None:
@@ -96,35 +115,63 @@ def search_text(
         filters.append(Message.created_at >= since)
     if until is not None:
         filters.append(Message.created_at < until)
-    needed = math.ceil(min_matched * len(words))
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
+    needed = math.ceil(min_matched * len(terms))
+    if sqlite:
         if needed > 1:
-            filters.append(_words_held(words, _fts5_holds) >= needed)
+            filters.append(_words_held(terms, _fts5_holds) >= needed)
         score: sa.ColumnElement[Any] = -_FTS.c.rank  # FTS5's rank is bm25(): more negative is better
         statement = (
             sa.select(Message.id, score)
             .select_from(_FTS.join(Message, Message.id == _FTS.c.rowid))
-            .where(_FTS_MATCH.op("MATCH")(fts5_query(words)), *filters)
+            .where(_FTS_MATCH.op("MATCH")(fts5_query(terms)), *filters)
             .order_by(_FTS.c.rank, Message.id)
         )
     else:
-        document = sa.func.to_tsvector(_ENGLISH, sa.func.left(Message.content, POSTGRES_INDEXED_CHARS))
-        queries = [sa.func.plainto_tsquery(_ENGLISH, sa.literal(word, sa.Text)) for word in words]
-        query: sa.ColumnElement[Any] = queries[0]
-        for word_query in queries[1:]:
-            query = query.op("||")(word_query)
-        if needed > 1:
-            filters.append(_words_held(queries, lambda word_query: document.op("@@")(word_query)) >= needed)
-        score = sa.func.ts_rank_cd(document, query)
-        statement = (
-            sa.select(Message.id, score)
-            .where(document.op("@@")(query), *filters)
-            .order_by(score.desc(), Message.id)
-        )
+        statement = _postgres_ranking(terms, filters, needed)
     with translate_database_errors("search message text"):
         rows = connection.execute(statement.limit(k)).all()
     return [(int(message_id), float(value)) for message_id, value in rows]
+
+
+def _postgres_ranking(terms: list[str], filters: list[Any], needed: int) -> sa.Select[Any]:
+    document = sa.func.to_tsvector(_ENGLISH, sa.func.left(Message.content, POSTGRES_INDEXED_CHARS))
+    word_queries = [sa.func.plainto_tsquery(_ENGLISH, sa.literal(term, sa.Text)) for term in terms]
+    query: sa.ColumnElement[Any] = word_queries[0]
+    for word_query in word_queries[1:]:
+        query = query.op("||")(word_query)
+    if needed > 1:
+        filters = [
+            *filters,
+            _words_held(word_queries, lambda word_query: document.op("@@")(word_query)) >= needed,
+        ]
+    # The matching messages with their tsvector, computed once (OFFSET 0 keeps the planner from
+    # inlining the subquery and computing it again for every use below).
+    matching = (
+        sa.select(Message.id.label("id"), document.label("document"))
+        .where(document.op("@@")(query), *filters)
+        .offset(0)
+        .subquery()
+    )
+    holds = [sa.case((matching.c.document.op("@@")(q), 1.0), else_=0.0) for q in word_queries]
+    found = sa.select(
+        matching.c.id,
+        sa.func.ts_rank_cd(matching.c.document, query).label("density"),
+        sa.cast(sa.func.length(matching.c.document), sa.Float).label("lexemes"),
+        *(held.label(f"holds_{i}") for i, held in enumerate(holds)),
+    ).subquery()
+    total = sa.cast(sa.func.count().over(), sa.Float)
+    weight: sa.ColumnElement[Any] = sa.literal(0.0)
+    for i in range(len(terms)):
+        held = found.c[f"holds_{i}"]
+        weight = weight + held * sa.func.ln(1.0 + total / sa.func.greatest(sa.func.sum(held).over(), 1.0))
+    # BM25's length normalisation with a term frequency of 1 (k1 = 1.2, b = 0.75): a word found in a
+    # short message says more about it than one found in a long one.
+    length = found.c.lexemes / sa.func.greatest(sa.func.avg(found.c.lexemes).over(), 1.0)
+    weight = weight * 2.2 / (1.0 + 1.2 * (0.25 + 0.75 * length))
+    ranked = sa.select(found.c.id, weight.label("weight"), found.c.density).subquery()
+    return sa.select(ranked.c.id, ranked.c.weight).order_by(
+        ranked.c.weight.desc(), ranked.c.density.desc(), ranked.c.id
+    )
 
 
 def _fts5_holds(word: str) -> sa.ColumnElement[bool]:

@@ -39,7 +39,7 @@ class SearchHit:
     `distance` is the cosine distance between the query and the message's vector (`score` is
     1 - distance), whichever side found it; nan when the message has no vector in the active space.
     `sources` says which side(s) found it: "vector", "text" or both. `text_score` is the full-text
-    relevance (BM25 on SQLite, `ts_rank_cd` on PostgreSQL; higher is better) when words found it,
+    relevance (BM25 on SQLite, term rarity on PostgreSQL; higher is better) when words found it,
     and `fusion_score` the Reciprocal Rank Fusion score in hybrid searches.
     """
 

@@ -134,6 +134,7 @@ def search_text(
 
 
 def _postgres_ranking(terms: list[str], filters: list[Any], needed: int) -> sa.Select[Any]:
+    """Messages holding any of `terms` (at least `needed` of them), best first, with their score."""
     document = sa.func.to_tsvector(_ENGLISH, sa.func.left(Message.content, POSTGRES_INDEXED_CHARS))
     word_queries = [sa.func.plainto_tsquery(_ENGLISH, sa.literal(term, sa.Text)) for term in terms]
     query: sa.ColumnElement[Any] = word_queries[0]

@@ -168,8 +168,7 @@ def _bind_processor(column_type: Any, dialect: sa.Dialect) -> Callable[[Any], An
 
 def _bound(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
     """A column's values through its bind processor, run once per distinct time and for empty
-    metadata (a batch shares one time; most metadata is empty). A datetime the processor leaves for
-    the driver becomes the text the driver's own adapter makes of it (`isoformat(" ")`), once."""
+    metadata (a batch shares one time; most metadata is empty)."""
     if len(values) > 1 and all(value is values[0] for value in values):  # one object for the batch
         return _bound(process, values[:1]) * len(values)
     memo: dict[Any, Any] = {}
@@ -180,8 +179,7 @@ def _bound(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
             result.append(process(value))
             continue
         if key not in memo:
-            bound = process(value)
-            memo[key] = bound.isoformat(" ") if isinstance(bound, datetime) else bound
+            memo[key] = process(value)
         result.append(memo[key])
     return result
 

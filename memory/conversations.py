@@ -185,13 +185,12 @@ def _bound(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
 
 
 _TOUCH: Final = "UPDATE conversations SET updated_at = ? WHERE id = ?"
-# A connection's own scratch table for bulk message inserts (no types: values keep what they were bound as).
-_STAGE_CREATE: Final = "CREATE TEMP TABLE IF NOT EXISTS staged_messages ({columns})"
-_STAGE_INSERT: Final = "INSERT INTO temp.staged_messages ({columns}) VALUES ({marks})"
-_STAGED_TO_MESSAGES: Final = (
-    "INSERT INTO main.messages ({columns}) SELECT {columns} FROM temp.staged_messages"
-)
-_STAGE_CLEAR: Final = "DELETE FROM temp.staged_messages"
+# A connection's own scratch copy of a table, for bulk inserts that must fire its insert triggers
+# from one statement (no types: values keep what they were bound as).
+_STAGE_CREATE: Final = "CREATE TEMP TABLE IF NOT EXISTS staged_{table} ({columns})"
+_STAGE_INSERT: Final = "INSERT INTO temp.staged_{table} ({columns}) VALUES ({marks})"
+_STAGED_TO_TABLE: Final = "INSERT INTO main.{table} ({columns}) SELECT {columns} FROM temp.staged_{table}"
+_STAGE_CLEAR: Final = "DELETE FROM temp.staged_{table}"
 _CONVERSATIONS: Final = sa.table("conversations", sa.column("id"), sa.column("updated_at", UTCDateTime()))
 _Row = TypeVar("_Row", Conversation, Message)
 
@@ -206,21 +205,19 @@ def _detached(model: type[_Row], **columns: Any) -> _Row:
     return row
 
 
-def _insert_staged(connection: sa.Connection, names: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert many message rows with one INSERT ... SELECT from a temporary table.
-
-    The full-text index's AFTER INSERT trigger then fires inside one statement, and FTS5 writes the
-    batch's terms once; fired by each statement of an executemany, it flushes them after every row
-    (bulk loads ran 2-4x slower).
-    """
-    columns = ", ".join(Message.__table__.c[name].name for name in names)  # identifiers of the model
-    connection.exec_driver_sql(_STAGE_CREATE.format(columns=columns))
+def _insert_staged(
+    connection: sa.Connection, table: sa.Table, names: list[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert many rows into `table` with one INSERT ... SELECT from a temporary table, so its
+    AFTER INSERT triggers fire inside one statement."""
+    columns = ", ".join(table.c[name].name for name in names)  # identifiers of the model
+    connection.exec_driver_sql(_STAGE_CREATE.format(table=table.name, columns=columns))
     try:
         marks = ", ".join("?" * len(names))
-        connection.exec_driver_sql(_STAGE_INSERT.format(columns=columns, marks=marks), rows)
-        connection.exec_driver_sql(_STAGED_TO_MESSAGES.format(columns=columns))
+        connection.exec_driver_sql(_STAGE_INSERT.format(table=table.name, columns=columns, marks=marks), rows)
+        connection.exec_driver_sql(_STAGED_TO_TABLE.format(table=table.name, columns=columns))
     finally:
-        connection.exec_driver_sql(_STAGE_CLEAR)
+        connection.exec_driver_sql(_STAGE_CLEAR.format(table=table.name))
 
 
 class ConversationRepository:
@@ -335,6 +332,9 @@ class ConversationRepository:
         if not drafts:
             return StoredMessages([], [], [], [])
         hashes = [draft.content_hash for draft in drafts]
+        # Staged: the full-text index's insert trigger then fires inside one statement and FTS5
+        # writes the batch's terms once; fired by each statement of an executemany, FTS5 flushes
+        # them after every row (a 1M bulk load ran at half the speed).
         ids = self._insert(
             Message.__table__,
             {
@@ -346,6 +346,7 @@ class ConversationRepository:
                 "content_hash": hashes,
                 "content_key": [content_key(digest) for digest in hashes],
             },
+            staged=True,
         )
         self._touch(touched)
         for conversation, _, now in batches:
@@ -370,13 +371,14 @@ class ConversationRepository:
             [{"touched_id": conversation_id, "touched_at": when} for conversation_id, when in touched],
         )
 
-    def _insert(self, table: Any, columns: dict[str, list[Any]]) -> list[int]:
+    def _insert(self, table: Any, columns: dict[str, list[Any]], *, staged: bool = False) -> list[int]:
         """Insert rows given column by column, returning their new ids in order.
 
         On SQLite the ids are allocated here (max(id) + 1 ...), so the rows go in with one
         executemany: SQLite cannot promise the order of RETURNING rows, and SQLAlchemy then falls back
         to one statement per row. Writers hold the write lock (BEGIN IMMEDIATE) for the whole
-        transaction, so no other connection can take those ids in between.
+        transaction, so no other connection can take those ids in between. `staged` batches go
+        through a temporary table and one INSERT ... SELECT (see `_insert_staged`).
         """
         connection = self.session.connection()
         count = len(next(iter(columns.values())))
@@ -395,8 +397,8 @@ class ConversationRepository:
                 process = _bind_processor(table.c[name].type, connection.dialect)
                 values.append(columns[name] if process is None else _bound(process, columns[name]))
             bound_rows = list(zip(ids, *values, strict=True))
-            if table.name == "messages" and count > 1:
-                _insert_staged(connection, names, bound_rows)
+            if staged and count > 1:
+                _insert_staged(connection, table, names, bound_rows)
             else:
                 connection.exec_driver_sql(str(statement), bound_rows)
             return ids

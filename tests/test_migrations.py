@@ -204,16 +204,41 @@ def _insert_vector(
     )
 
 
+def _old_conversation(connection: sa.Connection, metadata: str = "{}") -> None:
+    """Conversation 1, as an older schema stored it."""
+    _insert(
+        connection,
+        "conversations",
+        [{"id": 1, "title": "old", "created_at": _THEN, "updated_at": _THEN, "metadata": metadata}],
+    )
+
+
+def _old_messages(connection: sa.Connection, messages: list[tuple[int, str, str]], *, with_key: bool) -> None:
+    """User messages `(id, content, created_at)` of conversation 1, as an older schema stored them
+    (`with_key`: the schema has 0004's content_key column)."""
+    rows: list[dict[str, object]] = []
+    for message_id, content, created_at in messages:
+        row: dict[str, object] = {
+            "id": message_id,
+            "conversation_id": 1,
+            "role": "user",
+            "content": content,
+            "created_at": created_at,
+            "metadata": "{}",
+            "content_hash": content_hash(content),
+        }
+        if with_key:
+            row["content_key"] = content_key(content_hash(content))
+        rows.append(row)
+    _insert(connection, "messages", rows)
+
+
 def test_data_written_at_0001_survives_every_later_migration(memory_url: str) -> None:
     engine = memory.create_engine(memory_url)
     memory.upgrade(engine, "0001")
     vector = [1.0] + [0.0] * 383
     with engine.begin() as connection:
-        _insert(
-            connection,
-            "conversations",
-            [{"id": 1, "title": "old", "created_at": _THEN, "updated_at": _THEN, "metadata": '{"a": 1}'}],
-        )
+        _old_conversation(connection, metadata='{"a": 1}')
         message = {"id": 1, "conversation_id": 1, "role": "user", "content": "kept", "created_at": _THEN}
         _insert(connection, "messages", [{**message, "metadata": "{}", "content_hash": "h"}])
         _insert_vector(connection, 1, 1, "user", vector)
@@ -234,27 +259,8 @@ def test_0004_backfills_content_keys_so_stored_content_is_found_again(memory_url
     engine = memory.create_engine(memory_url)
     memory.upgrade(engine, "0003")
     with engine.begin() as connection:
-        _insert(
-            connection,
-            "conversations",
-            [{"id": 1, "title": "old", "created_at": _THEN, "updated_at": _THEN, "metadata": "{}"}],
-        )
-        _insert(
-            connection,
-            "messages",
-            [
-                {
-                    "id": i,
-                    "conversation_id": 1,
-                    "role": "user",
-                    "content": f"text {i}",
-                    "created_at": _THEN,
-                    "metadata": "{}",
-                    "content_hash": content_hash(f"text {i}"),
-                }
-                for i in range(1, 13)
-            ],
-        )
+        _old_conversation(connection)
+        _old_messages(connection, [(i, f"text {i}", _THEN) for i in range(1, 13)], with_key=False)
     memory.upgrade(engine)
     with memory.session_factory(engine)() as session:
         keys = dict(session.execute(sa.select(memory.Message.id, memory.Message.content_key)).all())
@@ -301,32 +307,9 @@ def test_0006_rewrites_short_sqlite_times_so_filters_compare_them_right(memory_u
     engine = memory.create_engine(memory_url)
     memory.upgrade(engine, "0005")
     with engine.begin() as connection:
-        _insert(
-            connection,
-            "conversations",
-            [{"id": 1, "title": "t", "created_at": _THEN, "updated_at": _THEN, "metadata": "{}"}],
-        )
-        _insert(
-            connection,
-            "messages",
-            [
-                {
-                    "id": i,
-                    "conversation_id": 1,
-                    "role": "user",
-                    "content": f"heron {i}",
-                    "created_at": when,
-                    "metadata": "{}",
-                    "content_hash": content_hash(f"heron {i}"),
-                    "content_key": content_key(content_hash(f"heron {i}")),
-                }
-                for i, when in (
-                    (1, "2025-01-01 00:00:00"),
-                    (2, "2025-01-01 02:00:00"),
-                    (3, "2025-01-01 02:00:00.250000"),
-                )
-            ],
-        )
+        _old_conversation(connection)
+        times = ["2025-01-01 00:00:00", "2025-01-01 02:00:00", "2025-01-01 02:00:00.250000"]
+        _old_messages(connection, [(i, f"heron {i}", t) for i, t in enumerate(times, 1)], with_key=True)
     memory.upgrade(engine)
     with engine.connect() as connection:
         times = connection.exec_driver_sql("SELECT created_at FROM messages ORDER BY id").scalars().all()

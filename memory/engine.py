@@ -15,20 +15,15 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from memory.errors import ExtensionError, ValidationError
 from memory.sqlite_limits import apply_limits
+from memory.transactions import BEGIN_OPTION, begin
 
 DEFAULT_URL: Final = "sqlite:///memory.db"
-
-#: Execution option read by the "begin" listener: "immediate" takes the write lock at BEGIN.
-BEGIN_OPTION: Final = "memory_begin"
-
-#: Key in `Connection.info`: the driver's `total_changes` when the current transaction began.
-CHANGES_AT_BEGIN: Final = "memory.changes_at_begin"
 
 #: SQLite's length limits: one string or blob (vec0 chunks of 4096-dim vectors take 16 MiB), and the
 #: text of one statement.
@@ -40,7 +35,6 @@ _MAX_LIMIT_BYTES: Final = 1_000_000_000  # SQLite's compiled-in ceiling
 _PAGE_SIZES: Final = frozenset(2**n for n in range(9, 17))  # 512 .. 65536, SQLite's allowed sizes
 _JOURNAL_MODES: Final = frozenset({"WAL", "DELETE", "TRUNCATE", "PERSIST", "MEMORY", "OFF"})
 _SYNCHRONOUS: Final = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
-_BEGIN_STATEMENTS: Final = {"deferred": "BEGIN", "immediate": "BEGIN IMMEDIATE"}
 
 
 def create_engine(
@@ -170,14 +164,8 @@ def _install_sqlite_listeners(engine: Engine, settings: _SqliteSettings, *, is_f
         finally:
             cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        mode = connection.get_execution_options().get(BEGIN_OPTION, "deferred")
-        connection.exec_driver_sql(_BEGIN_STATEMENTS[mode])
-        # Lets readers tell whether this transaction has written anything yet (see vectors.index).
-        dbapi_connection = connection.connection.dbapi_connection
-        if dbapi_connection is not None:
-            connection.info[CHANGES_AT_BEGIN] = dbapi_connection.total_changes
+    # Explicit BEGINs, recording what the transaction knows about itself (see memory.transactions).
+    event.listen(engine, "begin", begin)
 
 
 def _load_vec0(dbapi_connection: Any) -> None:

@@ -6,10 +6,16 @@ Every error `memory` raises is a `MemoryStoreError`. Driver errors are translate
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import exc as sa_exc
+
+_Class = TypeVar("_Class", bound=type)
+#: What a unique violation means, by the column it names (the message says it in those words).
+_DUPLICATES: Final = {"source_id": "a conversation with that source id already exists"}
 
 
 class MemoryStoreError(Exception):
@@ -71,10 +77,15 @@ def translate_database_errors(action: str) -> Iterator[None]:
     except MemoryStoreError:
         raise
     except sa_exc.IntegrityError as exc:
-        raise IntegrityViolationError(f"could not {action}: {_driver_message(exc)}") from exc
+        text = _driver_message(exc)
+        if _is_unique_violation(exc, text):
+            raise DuplicateError(f"could not {action}: {_duplicate_message(text)}") from exc
+        raise IntegrityViolationError(f"could not {action}: {text}") from exc
     except sa_exc.OperationalError as exc:
         text = _driver_message(exc)
-        if "constraint failed" in text:  # vec0 reports its primary-key violations this way
+        if "UNIQUE constraint failed" in text:  # vec0 reports its primary-key violations this way
+            raise DuplicateError(f"could not {action}: {text}") from exc
+        if "constraint failed" in text:
             raise IntegrityViolationError(f"could not {action}: {text}") from exc
         if "locked" in text or "busy" in text:
             raise DatabaseBusyError(
@@ -93,3 +104,37 @@ def translate_database_errors(action: str) -> Iterator[None]:
 
 def _driver_message(exc: sa_exc.DBAPIError) -> str:
     return str(exc.orig).strip() or type(exc.orig).__name__
+
+
+def translates_errors(noun: str) -> Callable[[_Class], _Class]:
+    """Class decorator for repositories: every public method runs inside `translate_database_errors`,
+    so a repository used on a plain `Session` raises this package's errors as the facade does."""
+
+    def decorate(cls: _Class) -> _Class:
+        for name, attribute in list(vars(cls).items()):
+            if not name.startswith("_") and callable(attribute):
+                setattr(cls, name, _translating(attribute, f"run {noun}.{name}"))
+        return cls
+
+    return decorate
+
+
+def _translating(method: Callable[..., Any], action: str) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def translated(*args: Any, **kwargs: Any) -> Any:
+        with translate_database_errors(action):
+            return method(*args, **kwargs)
+
+    return translated
+
+
+def _is_unique_violation(exc: sa_exc.DBAPIError, text: str) -> bool:
+    # SQLite says so in its message; PostgreSQL (psycopg) gives SQLSTATE 23505.
+    return "UNIQUE constraint failed" in text or getattr(exc.orig, "sqlstate", None) == "23505"
+
+
+def _duplicate_message(text: str) -> str:
+    for column, meaning in _DUPLICATES.items():
+        if column in text:
+            return meaning
+    return text

@@ -14,13 +14,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from memory.errors import translate_database_errors
+from memory.filters import SearchFilter
 from memory.identifiers import FULL_TEXT_TABLE
 from memory.models import Message
 
@@ -81,15 +81,7 @@ def fts5_query(words: list[str]) -> str:
 
 
 def search_text(
-    session: Session,
-    text: str,
-    k: int,
-    *,
-    min_matched: float = 0.0,
-    conversation_id: int | None = None,
-    roles: tuple[str, ...] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    session: Session, text: str, k: int, where: SearchFilter, *, min_matched: float = 0.0
 ) -> list[tuple[int, float]]:
     """The `k` messages that best match the words of `text`, as `(message_id, score)`, best first.
 
@@ -99,22 +91,14 @@ def search_text(
     the scales of the backends differ. SQLite's is BM25. PostgreSQL has no BM25: its score is the
     sum, over the terms a message holds, of each term's rarity among the matching messages
     (ln(1 + matches / matches holding it)), scaled by BM25's length normalisation, with
-    `ts_rank_cd` breaking ties. Arguments arrive validated; `since` is inclusive and `until` exclusive.
+    `ts_rank_cd` breaking ties. Arguments were made by `memory.validation`.
     """
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
     terms = query_words(text) if sqlite else query_terms(text)
     if not terms:
         return []
-    filters: list[Any] = []
-    if conversation_id is not None:
-        filters.append(Message.conversation_id == conversation_id)
-    if roles is not None:
-        filters.append(Message.role.in_(roles))
-    if since is not None:
-        filters.append(Message.created_at >= since)
-    if until is not None:
-        filters.append(Message.created_at < until)
+    filters = where.message_clauses()
     needed = math.ceil(min_matched * len(terms))
     if sqlite:
         if needed > 1:

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Final
+from collections.abc import Iterable, Iterator, Sized
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any, Final
+
+#: Work on at least this many rows pauses the collector; a chat turn's few rows leave it alone (they
+#: allocate too little to trigger more than a young-generation pass, and the pause is process-wide).
+BULK_ROWS: Final = 32
 
 
 class _Pauses:
@@ -44,3 +48,10 @@ def collector_paused() -> Iterator[None]:
             _PAUSES.depth -= 1
             if _PAUSES.depth == 0 and _PAUSES.was_enabled:
                 gc.enable()
+
+
+def paused_for(rows: int | Iterable[Any]) -> AbstractContextManager[None]:
+    """The pause policy of the package, in one place: `collector_paused()` around bulk work (`rows`
+    rows, or an iterable of them whose length is unknown or at least `BULK_ROWS`), nothing else."""
+    count = rows if isinstance(rows, int) else len(rows) if isinstance(rows, Sized) else BULK_ROWS
+    return collector_paused() if count >= BULK_ROWS else nullcontext()

@@ -62,6 +62,15 @@ def require_head(connection: Connection) -> None:
         )
 
 
+def ensure_schema(engine: Engine, *, migrate: bool) -> None:
+    """Upgrade the database to the head revision (`migrate=True`), or require that it is there."""
+    if migrate:
+        upgrade(engine)
+        return
+    with engine.connect() as connection:
+        require_head(connection)
+
+
 @contextmanager
 def _connection(url_or_engine: str | Engine) -> Iterator[Connection]:
     engine = create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine

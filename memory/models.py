@@ -24,7 +24,7 @@ from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from memory.digests import content_hash, content_key
-from memory.identifiers import vector_table_name
+from memory.identifiers import in_list, vector_table_name
 
 ROLES: Final = ("system", "user", "assistant", "tool")
 METRICS: Final = ("cosine",)
@@ -36,11 +36,6 @@ NAMING_CONVENTION: Final = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def _sql_in_list(column: str, allowed: tuple[str, ...]) -> str:
-    # Only ever called with the module's fixed allow-lists.
-    return f"{column} IN ({', '.join(repr(value) for value in allowed)})"
 
 
 def utcnow() -> datetime:
@@ -101,7 +96,7 @@ class Conversation(Base):
 class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
-        CheckConstraint(_sql_in_list("role", ROLES), name="role"),
+        CheckConstraint(in_list("role", ROLES), name="role"),
         Index(None, "conversation_id", "created_at"),
         Index(None, "content_key"),
     )
@@ -134,7 +129,7 @@ class EmbeddingSpace(Base):
     __tablename__ = "embedding_spaces"
     __table_args__ = (
         CheckConstraint("dimensions > 0", name="dimensions_positive"),
-        CheckConstraint(_sql_in_list("metric", METRICS), name="metric"),
+        CheckConstraint(in_list("metric", METRICS), name="metric"),
         # At most one active space.
         Index(
             "uq_embedding_spaces_active",

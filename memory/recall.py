@@ -12,8 +12,13 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Final, Literal
 
+from memory.conversations import ConversationRepository
 from memory.errors import ValidationError
+from memory.filters import SearchFilter
+from memory.ingest import Transaction
 from memory.models import Message
+from memory.search import SearchHit
+from memory.validation import MAX_K
 
 TokenCounter = Callable[[str], int]
 RecallScope = Literal["conversation", "all"]
@@ -28,6 +33,35 @@ def approximate_tokens(text: str) -> int:
     """A tokenizer-free token count: words and punctuation marks, plus the two special tokens
     a sentence-transformer adds."""
     return len(_TOKEN.findall(text)) + 2
+
+
+def recall_context(
+    reading: Transaction,
+    search: Callable[[str, int, SearchFilter], list[SearchHit]],
+    conversation_id: int,
+    text: str | None,
+    *,
+    max_tokens: int,
+    recent: int,
+    k: int,
+    scope: RecallScope,
+    count_tokens: TokenCounter,
+) -> list[Message]:
+    """`MemoryManager.recall` on checked arguments: the conversation's `recent` latest messages and
+    its query text (default: its latest user message) read in one transaction, then the `k` most
+    relevant messages found by `search(text, depth, filter)`, all trimmed by `within_budget`."""
+    with reading() as session:
+        conversations = ConversationRepository(session)
+        window = conversations.window(conversation_id, recent)
+        if text is None:
+            text = conversations.latest_text(conversation_id, "user")
+    relevant: list[Message] = []
+    if text and k:
+        seen = {message.id for message in window}
+        where = SearchFilter(conversation_id=conversation_id if scope == "conversation" else None)
+        hits = search(text, min(MAX_K, k + len(seen)), where)
+        relevant = [hit.message for hit in hits if hit.message.id not in seen][:k]
+    return within_budget(window, relevant, max_tokens, count_tokens)
 
 
 def within_budget(

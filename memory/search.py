@@ -5,19 +5,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import numpy as np
-import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from memory.conversations import ConversationRepository
+from memory.filters import SearchFilter
 from memory.fulltext import search_text
 from memory.fusion import reciprocal_rank_fusion
 from memory.models import EmbeddingSpace, Message
-from memory.vectors import MAX_K, VectorIndex, VectorRepository
-from memory.vectors.validation import as_vector
+from memory.validation import MAX_K, Vector
+from memory.vectors import VectorRepository
+from memory.vectors.indexes import IndexCache
 
 SearchMode = Literal["vector", "text", "hybrid"]
 SEARCH_MODES: Final = ("vector", "text", "hybrid")
@@ -57,38 +57,31 @@ class SearchHit:
 def search_messages(
     session: Session,
     space: EmbeddingSpace,
-    vector: npt.NDArray[np.float32] | Any,
+    query: Vector,
     k: int,
+    where: SearchFilter,
     *,
     text: str | None = None,
     mode: SearchMode = "vector",
-    conversation_id: int | None = None,
-    roles: tuple[str, ...] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    index: VectorIndex | None = None,
-    approximate: bool = False,
+    indexes: IndexCache | None = None,
 ) -> list[SearchHit]:
     """The best `k` messages for the query in `space`, loaded in the same transaction.
 
-    `vector` is the query's embedding; `text` its words (needed by "text" and "hybrid"; "hybrid"
-    without text is a vector search). Arguments arrive validated.
+    `query` is the query's embedding; `text` its words (needed by "text" and "hybrid"; "hybrid"
+    without text is a vector search). Every argument was made by `memory.validation`. `indexes`
+    picks the in-memory index (or the server's approximate one) the vector side searches with.
     """
-    filters: dict[str, Any] = {
-        "conversation_id": conversation_id,
-        "roles": roles,
-        "since": since,
-        "until": until,
-    }
+    index = None if indexes is None else indexes.for_space(space)
+    approximate = indexes is not None and indexes.approximate
     vectors = VectorRepository(session, space, index=index, approximate=approximate)
     if mode == "vector" or text is None:
-        nearest = vectors.search(vector, k, **filters)
+        nearest = vectors.nearest(query, k, where)
         return _hits(
             session, [(message_id, distance, _VECTOR, None, None) for message_id, distance in nearest]
         )
     if mode == "text":
-        matches = search_text(session, text, k, **filters)
-        distances = _distances(vectors, vector, [message_id for message_id, _ in matches])
+        matches = search_text(session, text, k, where)
+        distances = _distances(vectors, query, [message_id for message_id, _ in matches])
         return _hits(
             session,
             [
@@ -97,8 +90,8 @@ def search_messages(
             ],
         )
     depth = min(MAX_K, max(k, HYBRID_DEPTH))
-    nearest = vectors.search(vector, depth, **filters)
-    matches = search_text(session, text, depth, min_matched=HYBRID_MIN_MATCHED, **filters)
+    nearest = vectors.nearest(query, depth, where)
+    matches = search_text(session, text, depth, where, min_matched=HYBRID_MIN_MATCHED)
     fused = reciprocal_rank_fusion(
         {
             "vector": [message_id for message_id, _ in nearest],
@@ -108,7 +101,7 @@ def search_messages(
     )
     known = dict(nearest)
     text_scores = dict(matches)
-    distances = _distances(vectors, vector, [hit.item for hit in fused if hit.item not in known])
+    distances = _distances(vectors, query, [hit.item for hit in fused if hit.item not in known])
     return _hits(
         session,
         [
@@ -124,13 +117,12 @@ def search_messages(
     )
 
 
-def _distances(vectors: VectorRepository, query: Any, message_ids: list[int]) -> dict[int, float]:
+def _distances(vectors: VectorRepository, query: Vector, message_ids: list[int]) -> dict[int, float]:
     """Cosine distances from `query` to the stored vectors of `message_ids` (nan where none is stored)."""
     if not message_ids:
         return {}
-    stored = vectors.get(message_ids)
-    unit = as_vector(query, vectors.dimensions)
-    unit = unit / np.linalg.norm(unit)
+    stored = vectors.fetch(message_ids)
+    unit = query / np.linalg.norm(query)
     distances: dict[int, float] = {}
     for message_id in message_ids:
         vector = stored.get(message_id)

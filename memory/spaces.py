@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from memory.embedding.base import Embedder
-from memory.errors import EmbeddingSpaceError, NotFoundError, ValidationError
+from memory.errors import EmbeddingSpaceError, NotFoundError, ValidationError, translates_errors
 from memory.models import EmbeddingSpace
+from memory.validation import check_id
 from memory.vectors import VectorRepository, store_for
+
+_SPACES: Final = cast(sa.Table, EmbeddingSpace.__table__)
+_ACTIVE: Final = sa.select(_SPACES.c.id, _SPACES.c.model, _SPACES.c.dimensions, _SPACES.c.fingerprint).where(
+    _SPACES.c.is_active
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +33,7 @@ class SpaceInfo:
     active: bool
 
 
+@translates_errors("spaces")
 class SpaceRepository:
     """Embedding spaces and their vector tables, inside `session`'s transaction."""
 
@@ -39,6 +47,7 @@ class SpaceRepository:
         return space
 
     def get(self, space_id: int) -> EmbeddingSpace:
+        space_id = check_id(space_id, "space_id")
         space = self.session.get(EmbeddingSpace, space_id)
         if space is None:
             raise NotFoundError(f"no embedding space with id {space_id}")
@@ -112,6 +121,50 @@ class SpaceRepository:
             vectors=self.count_vectors(space),
             active=space.is_active,
         )
+
+
+def open_space(session: Session, embedder: Embedder) -> EmbeddingSpace:
+    """The active space, which `embedder` must fill: the policy for opening a store with a model.
+
+    A space made by the same model (name, dimensions, fingerprint) is used as it is. A space whose
+    vectors carry no fingerprint (written by the low-level API, or before fingerprints existed) is
+    taken at its word when name and dimensions agree, and the fingerprint recorded from then on. An
+    empty space takes the model it is opened with. Anything else raises `EmbeddingSpaceError`.
+    """
+    spaces = SpaceRepository(session)
+    active = spaces.active()
+    if matches(active, embedder):
+        return active
+    unfingerprinted = active.fingerprint is None and (active.model, active.dimensions) == (
+        embedder.name,
+        embedder.dimensions,
+    )
+    if unfingerprinted or spaces.count_vectors(active) == 0:
+        spaces.adopt(active, embedder)
+        return active
+    raise EmbeddingSpaceError(
+        f"this database's vectors were made by {describe(active)}, but it was opened with "
+        f"{embedder.name!r} ({embedder.dimensions} dimensions, fingerprint "
+        f"{embedder.fingerprint[:19]}); open it with that model, or move it to the new one "
+        "with MemoryManager(url, embedder=<old>).reindex(<new>) or `memory reindex --model NAME`"
+    )
+
+
+def checked_active(session: Session, known: EmbeddingSpace, embedder: Embedder) -> EmbeddingSpace:
+    """The active space, which must still be `known` (the space `embedder` fills) or another space
+    made by `embedder`; one small query when nothing changed (this runs in every write)."""
+    row = session.connection().execute(_ACTIVE).one_or_none()
+    if row is None:
+        raise EmbeddingSpaceError("the database has no active embedding space; run `memory db upgrade`")
+    if tuple(row) == (known.id, known.model, known.dimensions, known.fingerprint):
+        return known
+    active = SpaceRepository(session).get(row.id)
+    if not matches(active, embedder):
+        raise EmbeddingSpaceError(
+            f"the active embedding space changed to {describe(active)} (reindexed by another process); "
+            "reopen the store with that model"
+        )
+    return active
 
 
 def matches(space: EmbeddingSpace, embedder: Embedder) -> bool:

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+import memory.manager
 from memory import MemoryManager
 from memory.gcpause import collector_paused
 
@@ -47,15 +48,19 @@ def test_a_failing_write_restores_the_collector_and_a_disabled_one_stays_off() -
         gc.enable()
 
 
-def test_bulk_writes_run_with_the_collector_paused(memory_manager: MemoryManager) -> None:
+def test_bulk_writes_run_with_the_collector_paused_and_single_turns_do_not(
+    memory_manager: MemoryManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seen: list[bool] = []
-    original = memory_manager._store_many
+    original = memory.manager.write_messages
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         seen.append(gc.isenabled())
         return original(*args, **kwargs)
 
-    memory_manager._store_many = spy  # type: ignore[method-assign]
+    monkeypatch.setattr(memory.manager, "write_messages", spy)
     conversation = memory_manager.create_conversation("bulk")
     memory_manager.add_messages(conversation.id, [{"role": "user", "content": f"m{i}"} for i in range(50)])
-    assert seen == [False, False] and gc.isenabled()
+    memory_manager.add_message(conversation.id, "user", "one turn")
+    assert seen == [True, False, True] and gc.isenabled()
+    assert len(memory_manager.get_messages(conversation.id)) == 51

@@ -119,7 +119,9 @@ def test_chunks_read_back_what_was_written(connection: Connection) -> None:
 ROLES_BY_CODE = {code: role for role, code in vec0_chunks.ROLE_CODES.items()}
 
 
-def test_a_duplicate_id_in_a_bulk_write_writes_nothing(connection: Connection) -> None:
+def test_a_duplicate_id_in_a_bulk_write_is_undone_by_the_callers_savepoint(connection: Connection) -> None:
+    # The store writes in the caller's transaction; VectorRepository's public methods wrap each batch
+    # in a savepoint, as here, and the chunk blobs written directly must roll back with it.
     store = SqliteVecStore(connection, 104, DIMS)
     store.create()
     rng = np.random.default_rng(5)
@@ -128,7 +130,7 @@ def test_a_duplicate_id_in_a_bulk_write_writes_nothing(connection: Connection) -
     before = _shadow_state(connection, store.table)
     assert len(before[f"{store.table}_rowids"]) == 399
     clash, clash_vectors = _rows([*range(1000, 1300), 7], rng)
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(sa.exc.IntegrityError), connection.begin_nested():
         store.insert(clash, clash_vectors)
     assert _shadow_state(connection, store.table) == before
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final, Literal
 
-from memory.conversations import check_content, draft_messages
 from memory.errors import DuplicateError, ValidationError
 from memory.importers.chatgpt import read_chatgpt
 from memory.importers.jsonl import read_jsonl
 from memory.importers.records import ImportRecord, RecordError
 from memory.manager import MemoryManager
+from memory.validation import ConversationDraft, draft_conversation
 
 Format = Literal["jsonl", "chatgpt"]
 FORMATS: Final = ("jsonl", "chatgpt")
@@ -54,7 +54,9 @@ def import_file(
         total = path.stat().st_size
     except OSError as exc:
         raise ValidationError(f"cannot read {str(path)!r}: {exc.strerror}") from None
-    if strict:  # a first pass that writes nothing, so a bad record cannot leave half an import behind
+    # With `strict`, a first pass checks every record and writes nothing, so a bad record cannot leave
+    # half an import behind; the file is streamed, so the second pass checks each record again.
+    if strict:
         for _ in _checked_records(manager, path, chosen, strict=True):
             pass
     summary = ImportSummary()
@@ -72,46 +74,43 @@ def import_file(
 
 def _checked_records(
     manager: MemoryManager, path: Path, format: Format, *, strict: bool, stream: IO[bytes] | None = None
-) -> Iterator[ImportRecord | RecordError]:
+) -> Iterator[ConversationDraft | RecordError]:
     if stream is None:
         with path.open("rb") as own:
             yield from _checked_records(manager, path, format, strict=strict, stream=own)
         return
-    for item in _READERS[format](stream):
-        if isinstance(item, ImportRecord):
-            item = _validated(manager, item)
+    for record in _READERS[format](stream):
+        item = _validated(manager, record) if isinstance(record, ImportRecord) else record
         if isinstance(item, RecordError) and strict:
             raise ValidationError(f"{path.name}: {item} (--strict: nothing was imported)")
         yield item
 
 
-def _validated(manager: MemoryManager, record: ImportRecord) -> ImportRecord | RecordError:
-    """Run the manager's own checks early, so a bad record is reported with its location."""
+def _validated(manager: MemoryManager, record: ImportRecord) -> ConversationDraft | RecordError:
+    """The record checked once, by the manager's own rules, into the draft it will store; a bad
+    record is reported with its location."""
+    item = {
+        "title": record.title,
+        "metadata": record.metadata,
+        "source_id": record.source_id,
+        "created_at": record.created_at,
+        "messages": record.messages or None,
+    }
     try:
-        if record.title is not None:
-            check_content(record.title, manager.max_content_bytes, "title")
-        check_content(record.source_id, 255, "id")
-        if record.messages:
-            draft_messages(record.messages, manager.max_content_bytes)
+        return draft_conversation(item, manager.max_content_bytes)
     except ValidationError as exc:
         return RecordError(record.location, str(exc))
-    return record
 
 
-def _import_one(manager: MemoryManager, record: ImportRecord, summary: ImportSummary) -> None:
-    if manager.find_conversation(record.source_id) is not None:
+def _import_one(manager: MemoryManager, draft: ConversationDraft, summary: ImportSummary) -> None:
+    assert draft.source_id is not None
+    if manager.find_conversation(draft.source_id) is not None:
         summary.skipped += 1
         return
     try:
-        manager.create_conversation(
-            record.title,
-            metadata=record.metadata,
-            messages=record.messages or None,
-            source_id=record.source_id,
-            created_at=record.created_at,
-        )
+        manager.add_conversations([draft])
     except DuplicateError:  # imported meanwhile by another process
         summary.skipped += 1
         return
     summary.imported += 1
-    summary.messages += len(record.messages)
+    summary.messages += len(draft.messages)

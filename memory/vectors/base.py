@@ -1,41 +1,14 @@
-"""What every vector backend implements; arguments arrive here already validated."""
+"""What every vector backend implements; arguments arrive here already validated (`memory.validation`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-
-@dataclass(frozen=True, slots=True)
-class SearchFilter:
-    """Restrictions on a search; timestamps are integer microseconds since the epoch."""
-
-    conversation_id: int | None = None
-    roles: tuple[str, ...] | None = None
-    since_us: int | None = None
-    until_us: int | None = None
-
-    def clauses(self, mark: Literal["?", "%s"]) -> tuple[list[str], list[object]]:
-        """The restrictions as SQL conditions on the columns `conversation_id`, `role` and
-        `created_at`, written with the driver's placeholder `mark`, and the values to bind to them."""
-        conditions: list[str] = []
-        values: list[object] = []
-        if self.conversation_id is not None:
-            conditions.append(f"conversation_id = {mark}")
-            values.append(self.conversation_id)
-        if self.roles is not None:
-            conditions.append(f"role IN ({', '.join([mark] * len(self.roles))})")
-            values.extend(self.roles)
-        if self.since_us is not None:
-            conditions.append(f"created_at >= {mark}")
-            values.append(self.since_us)
-        if self.until_us is not None:
-            conditions.append(f"created_at < {mark}")
-            values.append(self.until_us)
-        return conditions, values
+from memory.filters import SearchFilter
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +31,10 @@ class VectorStore(Protocol):
 
     def drop(self) -> None: ...
 
-    def insert(self, columns: VectorColumns, matrix: npt.NDArray[np.float32]) -> None: ...
+    def insert(self, columns: VectorColumns, matrix: npt.NDArray[np.float32]) -> None:
+        """Store the rows; a failure midway may leave some written (callers that go on after an
+        error wrap the call in a savepoint)."""
+        ...
 
     def search(
         self, query: npt.NDArray[np.float32], k: int, where: SearchFilter

@@ -26,11 +26,11 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.engine import Connection
 
-from memory.engine import CHANGES_AT_BEGIN
 from memory.errors import ValidationError
+from memory.filters import SearchFilter
 from memory.identifiers import vector_table_name
+from memory.transactions import has_written
 from memory.vectors import vec0_chunks
-from memory.vectors.base import SearchFilter
 
 IndexMode = Literal["exact", "binary"]
 INDEX_MODES: Final = ("exact", "binary")
@@ -103,7 +103,7 @@ class VectorIndex:
         """Whether the index can answer for this connection's transaction."""
         if self.mode == "binary" and self.dimensions % 8:
             return False
-        if _has_uncommitted_writes(connection):
+        if has_written(connection):
             return False
         return vec0_chunks.layout_is_supported(connection, self._table)
 
@@ -378,10 +378,3 @@ def _merge(
     # Highest score first; ties broken by id so the order is deterministic.
     order = np.lexsort((all_ids, -all_scores.astype(np.float64)))[:k]
     return [(int(all_ids[i]), float(1.0 - all_scores[i])) for i in order]
-
-
-def _has_uncommitted_writes(connection: Connection) -> bool:
-    """True when this transaction has already changed rows (its snapshot is ahead of the log)."""
-    dbapi = connection.connection.dbapi_connection
-    begun = connection.info.get(CHANGES_AT_BEGIN)
-    return begun is None or dbapi is None or dbapi.total_changes != begun

@@ -13,8 +13,9 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.engine import Connection
 
-from memory.identifiers import vector_table_name
-from memory.vectors.base import SearchFilter, VectorColumns
+from memory.filters import SearchFilter
+from memory.identifiers import Fragment, conjunction, sql, vector_table_name
+from memory.vectors.base import VectorColumns
 
 _CREATE_TABLE: Final = (
     "CREATE TABLE IF NOT EXISTS {table} ("
@@ -59,7 +60,7 @@ _PRESENT: Final = "SELECT message_id FROM {table} WHERE message_id = ANY(%s)"
 _IDS: Final = "SELECT message_id FROM {table}"
 
 # Always true, so the filters of SearchFilter.clauses can follow it with AND (or be absent).
-_ALL: Final = "TRUE"
+_ALL: Final = Fragment("TRUE")
 
 
 class PgVectorStore:
@@ -95,24 +96,22 @@ class PgVectorStore:
                 strict=True,
             )
         )
-        # A savepoint makes the batch all or nothing even inside a longer transaction.
-        with self._connection.begin_nested():
-            if len(rows) >= _REBUILD_MIN_ROWS and self.count() <= _REBUILD_RATIO * len(rows):
-                # Inserting into HNSW costs ~7x more per row than building it afresh (10k rows: 617
-                # rows/s against 2.2 s for the whole build), so a batch that outweighs the table
-                # drops the index and builds it again, in this transaction. DROP INDEX locks the
-                # table until commit: searches of this space wait for a bulk load to finish.
-                self._connection.exec_driver_sql(self._sql(_DROP_HNSW))
-                self._connection.exec_driver_sql(self._sql(_INSERT), rows)
-                # The build slows down sharply once its graph outgrows maintenance_work_mem (64 MB
-                # by default: ~40k vectors of 384 dimensions); raised for this transaction only.
-                self._connection.exec_driver_sql(_BUILD_MEMORY)
-                self._connection.exec_driver_sql(self._sql(_CREATE_HNSW))
-            else:
-                self._connection.exec_driver_sql(self._sql(_INSERT), rows)
+        if len(rows) >= _REBUILD_MIN_ROWS and self.count() <= _REBUILD_RATIO * len(rows):
+            # Inserting into HNSW costs ~7x more per row than building it afresh (10k rows: 617
+            # rows/s against 2.2 s for the whole build), so a batch that outweighs the table
+            # drops the index and builds it again, in this transaction. DROP INDEX locks the
+            # table until commit: searches of this space wait for a bulk load to finish.
+            self._connection.exec_driver_sql(self._sql(_DROP_HNSW))
+            self._connection.exec_driver_sql(self._sql(_INSERT), rows)
+            # The build slows down sharply once its graph outgrows maintenance_work_mem (64 MB
+            # by default: ~40k vectors of 384 dimensions); raised for this transaction only.
+            self._connection.exec_driver_sql(_BUILD_MEMORY)
+            self._connection.exec_driver_sql(self._sql(_CREATE_HNSW))
+        else:
+            self._connection.exec_driver_sql(self._sql(_INSERT), rows)
 
     def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
-        filters, params = where.clauses("%s")
+        filters, params = where.vector_clauses("%s")
         conditions = [_ALL, *filters]
         vector = _vector_text(query)
         if self._approximate:
@@ -120,12 +119,12 @@ class PgVectorStore:
             # filters have let k rows through (pgvector 0.8). Both last until the transaction ends.
             ef_search = min(1000, max(_MIN_EF_SEARCH, 4 * k))
             self._connection.exec_driver_sql(_EF_SEARCH, (str(ef_search), "relaxed_order"))
-            sql = self._sql(_APPROXIMATE, conditions=" AND ".join(conditions))
-            result = self._connection.exec_driver_sql(sql, (vector, *params, vector, k))
+            statement = self._sql(_APPROXIMATE, conditions=conjunction(conditions))
+            result = self._connection.exec_driver_sql(statement, (vector, *params, vector, k))
             # relaxed_order may hand back neighbours slightly out of order.
             return sorted(((int(i), float(d)) for i, d in result), key=lambda hit: (hit[1], hit[0]))
-        sql = self._sql(_EXACT, conditions=" AND ".join(conditions))
-        result = self._connection.exec_driver_sql(sql, (vector, *params, k))
+        statement = self._sql(_EXACT, conditions=conjunction(conditions))
+        result = self._connection.exec_driver_sql(statement, (vector, *params, k))
         return [(int(message_id), float(distance)) for message_id, distance in result]
 
     def delete(self, message_ids: list[int]) -> int:
@@ -146,10 +145,9 @@ class PgVectorStore:
     def ids(self) -> list[int]:
         return [int(i) for i in self._connection.exec_driver_sql(self._sql(_IDS)).scalars()]
 
-    def _sql(self, template: str, **fragments: str) -> str:
-        """Fill a statement template: the table name is built from the space's integer id, the
-        dimensions are an int, and the other fragments are this module's fixed strings and `%s` marks."""
-        return template.format(table=self._table, dimensions=self._dimensions, **fragments)
+    def _sql(self, template: str, **fragments: Fragment) -> str:
+        """A statement template of this module for this space's table."""
+        return sql(template, table=self._table, dimensions=self._dimensions, **fragments)
 
 
 def _vector_text(vector: npt.NDArray[np.float32]) -> str:

@@ -10,21 +10,24 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from memory.errors import ValidationError, translate_database_errors
+from memory.errors import ValidationError, translates_errors
+from memory.filters import SearchFilter, epoch_microseconds
 from memory.models import ROLES, EmbeddingSpace
-from memory.vectors.base import SearchFilter, VectorColumns, VectorStore
-from memory.vectors.index import VectorIndex
-from memory.vectors.pgvector import PgVectorStore
-from memory.vectors.sqlite import SqliteVecStore
-from memory.vectors.validation import (
+from memory.validation import (
+    Matrix,
+    Vector,
     as_matrix,
     as_vector,
     check_datetime,
     check_id,
     check_k,
     check_roles,
-    epoch_microseconds,
+    search_filter,
 )
+from memory.vectors.base import VectorColumns, VectorStore
+from memory.vectors.index import VectorIndex
+from memory.vectors.pgvector import PgVectorStore
+from memory.vectors.sqlite import SqliteVecStore
 
 _ROLES: Final = frozenset(ROLES)
 
@@ -39,11 +42,13 @@ class VectorRow(NamedTuple):
     created_at: datetime
 
 
+@translates_errors("vectors")
 class VectorRepository:
     """The vectors of one embedding space, on `session`'s connection and inside its transaction.
 
-    A message and its vector therefore commit or roll back together. Every argument is validated
-    before any SQL runs: a bad row in a batch writes nothing of the batch.
+    A message and its vector therefore commit or roll back together. The public methods check every
+    argument before any SQL runs, and a batch is written all or nothing (in a savepoint). `insert`,
+    `nearest` and `fetch` take values `memory.validation` already made, for callers that checked them.
     """
 
     def __init__(
@@ -63,6 +68,8 @@ class VectorRepository:
     @property
     def dimensions(self) -> int:
         return int(self.space.dimensions)
+
+    # -- raw arguments, checked here ------------------------------------------------------------------
 
     def add(
         self, message_id: int, vector: Any, *, conversation_id: int, role: str, created_at: datetime
@@ -119,10 +126,15 @@ class VectorRepository:
         role_column = _column(roles, n, "roles", str)
         if not set(role_column) <= _ROLES:
             check_roles(role_column)  # raises, naming the bad role
-        times = _epoch_column(_column(created_at, n, "created_at", datetime))
-        columns = VectorColumns(ids=ids, conversation_ids=conversations, roles=role_column, created_us=times)
-        with translate_database_errors("store vectors"):
-            self._store().insert(columns, matrix)
+        times = [
+            check_datetime(value, "created_at") for value in _column(created_at, n, "created_at", datetime)
+        ]
+        columns = VectorColumns(
+            ids=ids, conversation_ids=conversations, roles=role_column, created_us=epoch_column(times)
+        )
+        # A savepoint makes the batch all or nothing even inside a longer transaction.
+        with self.session.connection().begin_nested():
+            self.insert(columns, matrix)
         return n
 
     def search(
@@ -139,53 +151,67 @@ class VectorRepository:
 
         `since` is inclusive, `until` exclusive.
         """
-        query = as_vector(vector, self.dimensions)
-        where = SearchFilter(
-            conversation_id=None if conversation_id is None else check_id(conversation_id, "conversation_id"),
-            roles=check_roles(roles),
-            since_us=None if since is None else epoch_microseconds(check_datetime(since, "since")),
-            until_us=None if until is None else epoch_microseconds(check_datetime(until, "until")),
-        )
-        k = check_k(k)
-        with translate_database_errors("search vectors"):
-            if self.index is not None:
-                hits = self.index.search(self.session.connection(), query, k, where)
-                if hits is not None:
-                    return hits
-            return self._store().search(query, k, where)
+        where = search_filter(conversation_id=conversation_id, roles=roles, since=since, until=until)
+        return self.nearest(as_vector(vector, self.dimensions), check_k(k), where)
 
     def delete(self, message_ids: Iterable[int]) -> int:
         """Delete the vectors of these messages; returns how many existed."""
         ids = [check_id(message_id, "message_id") for message_id in message_ids]
-        if not ids:
-            return 0
-        with translate_database_errors("delete vectors"):
-            return self._store().delete(ids)
+        return self._store().delete(ids) if ids else 0
 
     def count(self) -> int:
         """How many vectors this space holds."""
-        with translate_database_errors("count vectors"):
-            return self._store().count()
+        return self._store().count()
 
     def get(self, message_ids: Iterable[int]) -> dict[int, npt.NDArray[np.float32]]:
         """The stored vectors of these messages, by message id (absent ids are left out)."""
-        ids = [check_id(message_id, "message_id") for message_id in message_ids]
-        with translate_database_errors("read vectors"):
-            return self._store().get(ids) if ids else {}
+        return self.fetch([check_id(message_id, "message_id") for message_id in message_ids])
 
     def present(self, message_ids: Iterable[int]) -> set[int]:
         """Which of these messages have a vector in this space."""
         ids = [check_id(message_id, "message_id") for message_id in message_ids]
-        with translate_database_errors("read vectors"):
-            return self._store().present(ids) if ids else set()
+        return self._store().present(ids) if ids else set()
 
     def ids(self) -> list[int]:
         """The ids of every message with a vector in this space."""
-        with translate_database_errors("read vectors"):
-            return self._store().ids()
+        return self._store().ids()
+
+    # -- values made by memory.validation, trusted -----------------------------------------------------
+
+    def insert(self, columns: VectorColumns, matrix: Matrix) -> None:
+        """Store checked rows in the caller's transaction (no savepoint: the caller's transaction
+        is the unit of all or nothing)."""
+        self._store().insert(columns, matrix)
+
+    def nearest(self, query: Vector, k: int, where: SearchFilter) -> list[tuple[int, float]]:
+        """`search` for a checked query, k and filter: the in-memory index when it can answer for
+        this transaction, else the store."""
+        if self.index is not None:
+            hits = self.index.search(self.session.connection(), query, k, where)
+            if hits is not None:
+                return hits
+        return self._store().search(query, k, where)
+
+    def fetch(self, message_ids: list[int]) -> dict[int, npt.NDArray[np.float32]]:
+        """The stored vectors of these (int) message ids."""
+        return self._store().get(message_ids) if message_ids else {}
 
     def _store(self) -> VectorStore:
         return store_for(self.session, self.space, approximate=self.approximate)
+
+
+def epoch_column(values: list[datetime]) -> npt.NDArray[np.int64]:
+    """Aware times as epoch microseconds, converted once per distinct time (a batch shares one)."""
+    if len(values) > 1 and all(value is values[0] for value in values):
+        return np.full(len(values), epoch_microseconds(values[0]), dtype=np.int64)
+    memo: dict[datetime, int] = {}
+    result = []
+    for value in values:
+        micros = memo.get(value)
+        if micros is None:
+            micros = memo[value] = epoch_microseconds(value)
+        result.append(micros)
+    return np.array(result, dtype=np.int64)
 
 
 def _column(value: Any, n: int, what: str, scalar: type) -> list[Any]:
@@ -208,21 +234,6 @@ def _id_column(values: list[Any], what: str) -> npt.NDArray[np.int64]:
         return np.array(values, dtype=np.int64)
     except OverflowError:
         raise ValidationError(f"a {what} is outside the 64-bit integer range") from None
-
-
-def _epoch_column(values: list[Any]) -> npt.NDArray[np.int64]:
-    """Times as epoch microseconds, converted once per distinct time (a batch shares one)."""
-    if len(values) > 1 and all(value is values[0] for value in values):
-        return np.full(len(values), _epoch_column(values[:1])[0], dtype=np.int64)
-    memo: dict[datetime, int] = {}
-    result = []
-    for value in values:
-        micros = memo.get(value) if isinstance(value, datetime) else None
-        if micros is None:
-            micros = epoch_microseconds(check_datetime(value, "created_at"))
-            memo[value] = micros
-        result.append(micros)
-    return np.array(result, dtype=np.int64)
 
 
 def store_for(session: Session, space: EmbeddingSpace, *, approximate: bool = False) -> VectorStore:

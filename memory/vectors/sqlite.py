@@ -9,9 +9,10 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.engine import Connection
 
-from memory.identifiers import vector_table_name
+from memory.filters import SearchFilter
+from memory.identifiers import Fragment, conjunction, placeholders, sql, vector_table_name
 from memory.vectors import vec0_chunks
-from memory.vectors.base import SearchFilter, VectorColumns
+from memory.vectors.base import VectorColumns
 
 # SQLite's default limit on bound parameters is 32766; stay far below it.
 _CHUNK: Final = 500
@@ -52,7 +53,7 @@ _PRESENT_ROWIDS: Final = "SELECT rowid FROM {table}_rowids WHERE rowid IN ({mark
 _IDS: Final = "SELECT message_id FROM {table}"
 
 # The KNN part of the WHERE clause; the filters come from SearchFilter.clauses.
-_MATCH: Final = "embedding MATCH ? AND k = ?"
+_MATCH: Final = Fragment("embedding MATCH ? AND k = ?")
 
 
 class SqliteVecStore:
@@ -74,7 +75,7 @@ class SqliteVecStore:
         return self._dimensions % 8 == 0
 
     def create(self) -> None:
-        bits_column = _BITS_COLUMN.format(dimensions=self._dimensions) if self.has_bits else ""
+        bits_column = Fragment(sql(_BITS_COLUMN, dimensions=self._dimensions) if self.has_bits else "")
         self._connection.exec_driver_sql(self._sql(_CREATE_TABLE, bits_column=bits_column))
         self._connection.exec_driver_sql(self._sql(_CREATE_TRIGGER))
 
@@ -86,49 +87,47 @@ class SqliteVecStore:
     def insert(self, columns: VectorColumns, matrix: npt.NDArray[np.float32]) -> None:
         bits = sign_bits(matrix) if self.has_bits else None
         ids = columns.ids.tolist()
-        # A savepoint makes the batch all or nothing even inside a longer transaction.
-        with self._connection.begin_nested():
-            if len(ids) >= BULK_ROWS and vec0_chunks.layout_is_supported(self._connection, self._table):
-                vec0_chunks.write_rows(
-                    self._connection,
-                    self._table,
-                    ids=columns.ids,
-                    conversation_ids=columns.conversation_ids,
-                    roles=columns.roles,
-                    created_us=columns.created_us,
-                    vectors=matrix,
-                    bits=bits,
-                )
-            else:
-                blobs = [vector.tobytes() for vector in matrix]
-                rows = zip(
-                    ids,
-                    columns.conversation_ids.tolist(),
-                    columns.roles,
-                    columns.created_us.tolist(),
-                    blobs,
-                    strict=True,
-                )
-                if bits is None:
-                    self._connection.exec_driver_sql(self._sql(_INSERT), list(rows))
-                else:
-                    with_bits = [(*row, code.tobytes()) for row, code in zip(rows, bits, strict=True)]
-                    self._connection.exec_driver_sql(self._sql(_INSERT_WITH_BITS), with_bits)
-            self._connection.exec_driver_sql(
-                _LOG, [(self._space_id, first, "a", length) for first, length in id_runs(columns.ids)]
+        if len(ids) >= BULK_ROWS and vec0_chunks.layout_is_supported(self._connection, self._table):
+            vec0_chunks.write_rows(
+                self._connection,
+                self._table,
+                ids=columns.ids,
+                conversation_ids=columns.conversation_ids,
+                roles=columns.roles,
+                created_us=columns.created_us,
+                vectors=matrix,
+                bits=bits,
             )
+        else:
+            blobs = [vector.tobytes() for vector in matrix]
+            rows = zip(
+                ids,
+                columns.conversation_ids.tolist(),
+                columns.roles,
+                columns.created_us.tolist(),
+                blobs,
+                strict=True,
+            )
+            if bits is None:
+                self._connection.exec_driver_sql(self._sql(_INSERT), list(rows))
+            else:
+                with_bits = [(*row, code.tobytes()) for row, code in zip(rows, bits, strict=True)]
+                self._connection.exec_driver_sql(self._sql(_INSERT_WITH_BITS), with_bits)
+        self._connection.exec_driver_sql(
+            _LOG, [(self._space_id, first, "a", length) for first, length in id_runs(columns.ids)]
+        )
 
     def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
-        conditions, values = where.clauses("?")
-        sql = self._sql(_KNN, conditions=" AND ".join([_MATCH, *conditions]))
-        result = self._connection.exec_driver_sql(sql, (query.tobytes(), k, *values))
+        conditions, values = where.vector_clauses("?")
+        statement = self._sql(_KNN, conditions=conjunction([_MATCH, *conditions]))
+        result = self._connection.exec_driver_sql(statement, (query.tobytes(), k, *values))
         return [(int(message_id), float(distance)) for message_id, distance in result]
 
     def delete(self, message_ids: list[int]) -> int:
         deleted = 0
         for chunk in _chunks(message_ids):
-            sql = self._sql(_DELETE, marks=_placeholders(len(chunk)))
-            deleted += self._connection.exec_driver_sql(sql, tuple(chunk)).rowcount
+            statement = self._sql(_DELETE, marks=placeholders(len(chunk)))
+            deleted += self._connection.exec_driver_sql(statement, tuple(chunk)).rowcount
         deleted_ids = np.unique(np.asarray(message_ids, dtype=np.int64))
         self._connection.exec_driver_sql(
             _LOG, [(self._space_id, first, "d", length) for first, length in id_runs(deleted_ids)]
@@ -148,8 +147,8 @@ class SqliteVecStore:
             return {int(i): vector.copy() for i, vector in zip(rows.ids.tolist(), rows.vectors, strict=True)}
         found: dict[int, npt.NDArray[np.float32]] = {}
         for chunk in _chunks(message_ids):
-            sql = self._sql(_GET, marks=_placeholders(len(chunk)))
-            for message_id, blob in self._connection.exec_driver_sql(sql, tuple(chunk)):
+            statement = self._sql(_GET, marks=placeholders(len(chunk)))
+            for message_id, blob in self._connection.exec_driver_sql(statement, tuple(chunk)):
                 found[int(message_id)] = np.frombuffer(blob, dtype=np.float32).copy()
         return found
 
@@ -159,25 +158,24 @@ class SqliteVecStore:
             _PRESENT_ROWIDS if vec0_chunks.layout_is_supported(self._connection, self._table) else _PRESENT
         )
         for chunk in _chunks(message_ids):
-            sql = self._sql(template, marks=_placeholders(len(chunk)))
-            found.update(int(i) for i in self._connection.exec_driver_sql(sql, tuple(chunk)).scalars())
+            statement = self._sql(template, marks=placeholders(len(chunk)))
+            found.update(int(i) for i in self._connection.exec_driver_sql(statement, tuple(chunk)).scalars())
         return found
 
     def ids(self) -> list[int]:
         return [int(i) for i in self._connection.exec_driver_sql(self._sql(_IDS)).scalars()]
 
-    def _sql(self, template: str, **fragments: str) -> str:
-        """Fill a statement template: the table name is built from the space's integer id, the
-        dimensions are an int, and the other fragments are this module's fixed strings and `?` marks."""
-        return template.format(
-            table=self._table, dimensions=self._dimensions, space_id=self._space_id, **fragments
+    def _sql(self, template: str, **fragments: Fragment) -> str:
+        """A statement template of this module for this space's table."""
+        return sql(
+            template, table=self._table, dimensions=self._dimensions, space_id=self._space_id, **fragments
         )
 
 
 def id_runs(ids: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
     """`(first id, length)` of each run of consecutive ids, in the order given."""
-    if not len(ids):
-        return []
+    if len(ids) < 2:  # a chat turn: no array work
+        return [(int(ids[0]), 1)] if len(ids) else []
     breaks = np.flatnonzero(np.diff(ids) != 1) + 1
     starts = np.concatenate(([0], breaks))
     lengths = np.diff(np.concatenate((starts, [len(ids)])))
@@ -192,7 +190,3 @@ def sign_bits(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
 
 def _chunks(ids: list[int]) -> list[list[int]]:
     return [ids[start : start + _CHUNK] for start in range(0, len(ids), _CHUNK)]
-
-
-def _placeholders(count: int) -> str:
-    return ", ".join(["?"] * count)

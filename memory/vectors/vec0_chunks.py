@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.engine import Connection
 
-from memory.identifiers import is_vector_table
+from memory.identifiers import Fragment, Identifier, placeholders, sql, vec0_blob_column, vec0_shadow
 from memory.models import ROLES
 
 SUPPORTED_VERSION: Final = "v0.1.9"
@@ -34,26 +34,37 @@ _ROLE_SLOTS: Final = {
 }
 
 
-# Statement templates: {table} is a name from identifiers.vector_table_name(), {shadow} and {column}
-# come from this module's fixed lists; every value is bound.
-_CREATED_BY: Final = "SELECT value FROM {table}_info WHERE key = 'CREATE_VERSION'"
-_CHUNK_HEADERS: Final = "SELECT chunk_id, size, validity, rowids FROM {table}_chunks ORDER BY chunk_id"
-_LATEST_CHUNK: Final = "SELECT chunk_id, size, validity FROM {table}_chunks ORDER BY chunk_id DESC LIMIT 1"
-_LOCATE: Final = "SELECT rowid, chunk_id, chunk_offset FROM {table}_rowids WHERE rowid IN ({marks})"
-_CHUNK_SIZE: Final = "SELECT size FROM {table}_chunks WHERE chunk_id = ?"
-_CHUNK_HEADER: Final = "SELECT validity, rowids FROM {table}_chunks WHERE chunk_id = ?"
-_INSERT_ROWIDS: Final = "INSERT INTO {table}_rowids(rowid, id, chunk_id, chunk_offset) VALUES (?, NULL, ?, ?)"
-_INSERT_CHUNK: Final = "INSERT INTO {table}_chunks(chunk_id, size, validity, rowids) VALUES (?, ?, ?, ?)"
-_UPDATE_CHUNK: Final = "UPDATE {table}_chunks SET validity = ?, rowids = ? WHERE chunk_id = ?"
-_READ_BLOB: Final = "SELECT {column} FROM {table}_{shadow} WHERE rowid = ?"
-_INSERT_BLOB: Final = "INSERT INTO {table}_{shadow}(rowid, {column}) VALUES (?, ?)"
-_UPDATE_BLOB: Final = "UPDATE {table}_{shadow} SET {column} = ? WHERE rowid = ?"
+# Statement templates: {info}, {chunks}, {rowids} and {shadow_table} are shadow tables of a vector
+# table and {column} one of their blob columns, all made by memory.identifiers; every value is bound.
+_CREATED_BY: Final = "SELECT value FROM {info} WHERE key = 'CREATE_VERSION'"
+_CHUNK_HEADERS: Final = "SELECT chunk_id, size, validity, rowids FROM {chunks} ORDER BY chunk_id"
+_LATEST_CHUNK: Final = "SELECT chunk_id, size, validity FROM {chunks} ORDER BY chunk_id DESC LIMIT 1"
+_LOCATE: Final = "SELECT rowid, chunk_id, chunk_offset FROM {rowids} WHERE rowid IN ({marks})"
+_CHUNK_SIZE: Final = "SELECT size FROM {chunks} WHERE chunk_id = ?"
+_CHUNK_HEADER: Final = "SELECT validity, rowids FROM {chunks} WHERE chunk_id = ?"
+_INSERT_ROWIDS: Final = "INSERT INTO {rowids}(rowid, id, chunk_id, chunk_offset) VALUES (?, NULL, ?, ?)"
+_INSERT_CHUNK: Final = "INSERT INTO {chunks}(chunk_id, size, validity, rowids) VALUES (?, ?, ?, ?)"
+_UPDATE_CHUNK: Final = "UPDATE {chunks} SET validity = ?, rowids = ? WHERE chunk_id = ?"
+_READ_BLOB: Final = "SELECT {column} FROM {shadow_table} WHERE rowid = ?"
+_INSERT_BLOB: Final = "INSERT INTO {shadow_table}(rowid, {column}) VALUES (?, ?)"
+_UPDATE_BLOB: Final = "UPDATE {shadow_table} SET {column} = ? WHERE rowid = ?"
 
 
-def _sql(template: str, table: str, **parts: str) -> str:
-    if not is_vector_table(table):
-        raise ValueError(f"not a vector table name: {table!r}")
-    return template.format(table=table, **parts).format(table=table)
+def _sql(
+    template: str, table: str, *, shadow: str | None = None, column: str | None = None, marks: int = 0
+) -> str:
+    """A template of this module for the vector table `table`: its shadow tables, one blob column,
+    or `marks` placeholders, all built through `memory.identifiers`."""
+    parts: dict[str, Identifier | Fragment] = {
+        name: vec0_shadow(table, name) for name in ("info", "chunks", "rowids")
+    }
+    if shadow is not None:
+        parts["shadow_table"] = vec0_shadow(table, shadow)
+    if column is not None:
+        parts["column"] = vec0_blob_column(column)
+    if marks:
+        parts["marks"] = placeholders(marks)
+    return sql(template, **parts)
 
 
 def layout_is_supported(connection: Connection, table: str) -> bool:
@@ -141,9 +152,7 @@ def read_rows(connection: Connection, table: str, dimensions: int, ids: list[int
         part = ids[start : start + 500]
         located += [
             (int(a), int(b), int(c))
-            for a, b, c in connection.exec_driver_sql(
-                _sql(_LOCATE, table, marks=", ".join(["?"] * len(part))), tuple(part)
-            )
+            for a, b, c in connection.exec_driver_sql(_sql(_LOCATE, table, marks=len(part)), tuple(part))
         ]
     located.sort(key=lambda row: (row[1], row[2]))
     found_ids, conversations, roles, created, vectors, codes = [], [], [], [], [], []
@@ -213,7 +222,7 @@ def _slots(
         )
         picked: npt.NDArray[Any] = whole[offsets].ravel()
         return picked
-    handle = _open_blob(dbapi, f"{table}_{shadow}", "vectors", chunk_id, readonly=True)
+    handle = _open_blob(dbapi, vec0_shadow(table, shadow), "vectors", chunk_id, readonly=True)
     try:
         parts = []
         for offset in offsets.tolist():
@@ -256,7 +265,7 @@ def _write_slots(
             _sql(_UPDATE_BLOB, table, shadow=shadow, column="vectors"), (whole.tobytes(), chunk_id)
         )
         return
-    handle = _open_blob(dbapi, f"{table}_{shadow}", "vectors", chunk_id, readonly=False)
+    handle = _open_blob(dbapi, vec0_shadow(table, shadow), "vectors", chunk_id, readonly=False)
     try:
         breaks = np.flatnonzero(np.diff(slots) != 1) + 1
         for run in np.split(np.arange(len(slots)), breaks):

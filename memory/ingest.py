@@ -1,0 +1,166 @@
+"""From validated drafts to stored messages with one vector each.
+
+Two halves, because the model must never run while the write lock is held:
+- before writing (`reusable_vectors` in a read transaction, then `vectors_for` outside any
+  transaction): content already embedded in the space is reused by its hash, the rest is embedded
+  once per distinct text, and what the embedder returned is checked (`embed_checked`);
+- writing (`write_messages`, inside the caller's write transaction): the messages, then their
+  vectors in one bulk write, so both commit or roll back together.
+
+Usable on its own with an embedder and plain sessions; `MemoryManager` composes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.orm import Session
+
+from memory.conversations import ConversationRepository, MessageBatch, StoredMessages
+from memory.embedding.base import Embedder
+from memory.errors import EmbedderError, MemoryStoreError, ValidationError
+from memory.models import EmbeddingSpace
+from memory.validation import ConversationDraft, Matrix, MessageDraft, as_matrix, matrix_for
+from memory.vectors import VectorRepository
+from memory.vectors.base import VectorColumns
+from memory.vectors.repository import epoch_column
+
+#: A function that embeds texts and returns checked vectors (see `embed_checked`).
+Embed = Callable[[list[str]], Matrix]
+#: Opens a transaction and yields its session.
+Transaction = Callable[[], AbstractContextManager[Session]]
+
+
+class Pipeline:
+    """The embedding half of ingestion for one embedder: drafts in, one checked vector per draft out.
+    Stored vectors are reused in a read transaction of `reading`; the model runs outside it."""
+
+    def __init__(self, embedder: Embedder, reading: Transaction) -> None:
+        self.embedder = embedder
+        self._reading = reading
+
+    def embed(self, texts: list[str]) -> Matrix:
+        return embed_checked(self.embedder, texts)
+
+    def vectors(
+        self, drafts: Sequence[MessageDraft], space: EmbeddingSpace, *, conversation_id: int | None = None
+    ) -> Matrix:
+        """One vector per draft (of the embedder's `space`); with `conversation_id`, that
+        conversation must exist, checked in the same read transaction, before the model runs."""
+        reused: dict[str, npt.NDArray[np.float32]] = {}
+        if drafts or conversation_id is not None:
+            with self._reading() as session:
+                if conversation_id is not None:
+                    ConversationRepository(session).require(conversation_id)
+                reused = reusable_vectors(session, space, drafts) if drafts else {}
+        return vectors_for(drafts, reused, self.embed, self.embedder.dimensions)
+
+
+def embed_checked(embedder: Embedder, texts: list[str]) -> Matrix:
+    """Run the model on `texts`; its failures and unusable output become `EmbedderError`."""
+    try:
+        vectors = embedder.embed(texts)
+    except MemoryStoreError:
+        raise
+    except Exception as exc:
+        raise EmbedderError(f"embedder {embedder.name!r} failed: {exc}") from exc
+    try:
+        matrix = as_matrix(vectors, embedder.dimensions, allow_single=False)
+    except ValidationError as exc:
+        raise EmbedderError(f"embedder {embedder.name!r} returned unusable vectors: {exc}") from exc
+    if len(matrix) != len(texts):
+        raise EmbedderError(
+            f"embedder {embedder.name!r} returned {len(matrix)} vectors for {len(texts)} texts"
+        )
+    return matrix
+
+
+def reusable_vectors(
+    session: Session, space: EmbeddingSpace, drafts: Sequence[MessageDraft]
+) -> dict[str, npt.NDArray[np.float32]]:
+    """Stored vectors of `space` for the drafts' contents, by content hash (where one exists)."""
+    by_hash = ConversationRepository(session).ids_with_hashes(list({d.content_hash for d in drafts}))
+    if not by_hash:
+        return {}
+    stored = VectorRepository(session, space).fetch([ids[0] for ids in by_hash.values()])
+    return {digest: stored[ids[0]] for digest, ids in by_hash.items() if ids[0] in stored}
+
+
+def vectors_for(
+    drafts: Sequence[MessageDraft], reused: dict[str, npt.NDArray[np.float32]], embed: Embed, dimensions: int
+) -> Matrix:
+    """One vector per draft, in order: reused by content hash, else embedded (each distinct text once)."""
+    if not drafts:
+        return Matrix(np.zeros((0, dimensions), dtype=np.float32))
+    todo = {d.content_hash: d.content for d in drafts if d.content_hash not in reused}
+    embedded = embed(list(todo.values())) if todo else None
+    if embedded is not None and len(todo) == len(drafts):  # every text new and distinct: in order
+        return embedded
+    by_hash = dict(reused)
+    if embedded is not None:
+        by_hash.update(zip(todo, embedded, strict=True))
+    return Matrix(np.stack([by_hash[d.content_hash] for d in drafts]))
+
+
+def conversation_matrix(drafts: Sequence[ConversationDraft], embedded: Matrix, dimensions: int) -> Matrix:
+    """One vector per message of `drafts`, in order: each conversation's own `vectors`, else the
+    next rows of `embedded` (the vectors of the messages of conversations that gave none, in order).
+    Given vectors are checked here, once over the whole batch; a bad one is traced to its conversation."""
+    given = _given_vectors(drafts, dimensions)
+    parts: list[npt.NDArray[np.float32]] = []
+    taken = {"embedded": 0, "given": 0}
+    for draft in drafts:
+        rows = len(draft.messages)
+        if not rows:
+            continue
+        source, matrix = ("embedded", embedded) if draft.vectors is None else ("given", given)
+        parts.append(matrix[taken[source] : taken[source] + rows])
+        taken[source] += rows
+    if not parts:
+        return Matrix(np.zeros((0, dimensions), dtype=np.float32))
+    return Matrix(parts[0] if len(parts) == 1 else np.concatenate(parts))
+
+
+def _given_vectors(drafts: Sequence[ConversationDraft], dimensions: int) -> Matrix:
+    """The vectors the conversations gave, checked and concatenated."""
+    givers = [d for d in drafts if _gives_vectors(d)]
+    if not givers:
+        return Matrix(np.zeros((0, dimensions), dtype=np.float32))
+    total = sum(len(draft.messages) for draft in givers)
+    try:
+        if all(np.shape(d.vectors) == (len(d.messages), dimensions) for d in givers):
+            return matrix_for(np.concatenate([d.vectors for d in givers]), dimensions, total)
+    except (ValidationError, ValueError, TypeError):
+        pass
+    for index, draft in enumerate(drafts):  # find the culprit, for a precise error
+        if not _gives_vectors(draft):
+            continue
+        try:
+            matrix_for(draft.vectors, dimensions, len(draft.messages))
+        except ValidationError as exc:
+            raise type(exc)(f"conversation {index}: {exc}") from None
+    raise ValidationError("vectors do not match the messages")  # unreachable in practice
+
+
+def _gives_vectors(draft: ConversationDraft) -> bool:
+    return draft.vectors is not None and bool(draft.messages or np.size(draft.vectors))
+
+
+def write_messages(
+    session: Session, space: EmbeddingSpace, batches: Sequence[MessageBatch], matrix: Matrix
+) -> StoredMessages:
+    """Insert the messages of each batch, then all their vectors (row i of `matrix` for the i-th
+    message) in one bulk write, inside the session's transaction."""
+    stored = ConversationRepository(session).insert_messages(batches)
+    if stored.ids:
+        columns = VectorColumns(
+            ids=np.array(stored.ids, dtype=np.int64),
+            conversation_ids=np.array(stored.conversation_ids, dtype=np.int64),
+            roles=stored.roles,
+            created_us=epoch_column(stored.created_at),
+        )
+        VectorRepository(session, space).insert(columns, matrix)
+    return stored

@@ -7,10 +7,10 @@
 A turn is what a chat app does per message: store it, then read the recent context back.
 
 - memory: MemoryManager.add_message(conversation_id, role, text), then get_messages(conversation_id,
-  limit=20). The embedder returns vectors from a pool made before timing (no model, no
-  hashing; bench/workload.py); the time spent inside its embed() is measured on every call and subtracted from the turn
-  (column embed_us), so the figures are memory's own cost: validation, hashing, the content-reuse
-  look-up, SQLAlchemy, the message row, its full-text terms and its vec0 vector.
+  limit=20). The embedder returns vectors from a pool made before timing (no model, no hashing;
+  bench/workload.py); the time spent inside its embed() is measured on every call and subtracted
+  from the turn (column embed_us), so the figures are memory's own cost: validation, hashing, the
+  content-reuse look-up, SQLAlchemy, the message row, its full-text terms and its vec0 vector.
 - session: agents.SQLiteSession(session_id, db_path=file) (openai-agents), `await add_items([{"role": ...,
   "content": ...}])` then `await get_items(limit=20)`, all inside one running event loop. Per call it
   hands a closure to asyncio.to_thread (the loop's default ThreadPoolExecutor); add_items also wraps
@@ -39,8 +39,9 @@ turns. The timed turns are run in blocks of --block turns, the contenders' order
 block, so none gets a warmer machine. All texts are distinct (a sentence from a word list plus a
 counter: memory reuses the vector of content it has seen, which would flatter it). Every repeat
 starts from fresh files. After the timing, memory's SQL is counted per call over --count-turns turns
-(a before_cursor_execute listener, the engine's commit/rollback events and the pool's checkout and
-reset events, on the manager's engine only) and, with --profile N, N more turns of memory run under cProfile.
+(SQLite's own trace callback on that manager's connections, which sees the statements memory runs on
+the driver's cursor too, and the pool's checkout events) and, with --profile N, N more turns of memory
+run under cProfile.
 Prints tables and writes bench/results/turn.json.
 """
 
@@ -83,9 +84,18 @@ ROLES = ("user", "assistant")
 class MemoryTurns:
     label = "memory"
 
-    def __init__(self, path: Path, embedder: PoolEmbedder, history: list[str]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        embedder: PoolEmbedder,
+        history: list[str],
+        tracer: Callable[[str], None] | None = None,
+    ) -> None:
         self.embedder = embedder
-        self.manager = MemoryManager(f"sqlite:///{path}", embedder=embedder)
+        engine = memory.create_engine(f"sqlite:///{path}")
+        if tracer is not None:  # every statement SQLite runs, those memory sends to the driver directly too
+            sa.event.listen(engine, "connect", lambda dbapi, _record: dbapi.set_trace_callback(tracer))
+        self.manager = MemoryManager(engine, embedder=embedder)
         self.conversation_id = self.manager.create_conversation("bench").id
         self.manager.add_messages(
             self.conversation_id, [{"role": ROLES[i % 2], "content": t} for i, t in enumerate(history)]
@@ -107,6 +117,7 @@ class MemoryTurns:
 
     def close(self) -> None:
         self.manager.close()
+        self.manager.engine.dispose()
 
 
 class _NormalSyncSession(SQLiteSession):
@@ -316,66 +327,65 @@ async def one_repeat(
 # -- memory's SQL, counted ---------------------------------------------------------------------------------
 
 
-def count_sql(manager: MemoryManager, conversation_id: int, texts: list[str]) -> dict[str, Any]:
-    """Statements, transactions and pool checkouts per add_message and per get_messages, from events
-    on this manager's engine only."""
-    phase = ["idle"]
-    log: dict[str, list[list[dict[str, Any]]]] = {"add_message": [], "get_messages": []}
+class SqlCounter:
+    """Statements per add_message and per get_messages, as SQLite's trace callback sees them (it
+    reports what memory runs on the driver's cursor as well as through SQLAlchemy, and the statements
+    statements that triggers and virtual tables run, reported as comments), plus pool checkouts from
+    the engine's events."""
 
-    def record(kind: str, text: str, rows: int = 1) -> None:
-        if phase[0] != "idle":
-            log[phase[0]][-1].append({"kind": kind, "sql": text, "rows": rows})
+    def __init__(self) -> None:
+        self.phase = "idle"
+        self.log: dict[str, list[list[dict[str, Any]]]] = {"add_message": [], "get_messages": []}
+        self.last = ""
 
-    def on_execute(
-        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
-    ) -> None:
-        rows = len(parameters) if many and parameters is not None else 1
-        record("execute", statement, rows)
+    def trace(self, statement: str) -> None:
+        # SQLite reports a statement again each time it resumes it after a trigger's sub-statements:
+        # one INSERT with the full-text trigger shows up three times.
+        if statement.startswith("--") or statement != self.last:
+            self.record("execute", statement)
+        if not statement.startswith("--"):
+            self.last = statement
 
-    listeners: list[tuple[str, Callable[..., None]]] = [
-        ("before_cursor_execute", on_execute),
-        ("commit", lambda _conn: record("commit", "COMMIT (DBAPI connection.commit())")),
-        ("rollback", lambda _conn: record("rollback", "ROLLBACK (DBAPI connection.rollback())")),
-        ("checkout", lambda *_: record("checkout", "(pool checkout)")),
-        ("reset", lambda *_: record("reset", "(pool reset on return: rollback(), a no-op after COMMIT)")),
-    ]
-    for name, function in listeners:
-        sa.event.listen(manager.engine, name, function)
-    try:
-        for i, text in enumerate(texts):
-            phase[0] = "add_message"
-            log["add_message"].append([])
-            manager.add_message(conversation_id, ROLES[i % 2], text)
-            phase[0] = "get_messages"
-            log["get_messages"].append([])
-            manager.get_messages(conversation_id, limit=LIMIT)
-            phase[0] = "idle"
-    finally:
-        for name, function in listeners:
-            sa.event.remove(manager.engine, name, function)
+    def record(self, kind: str, text: str) -> None:
+        if self.phase != "idle":
+            self.log[self.phase][-1].append({"kind": kind, "sql": text, "rows": 1})
 
-    summary: dict[str, Any] = {}
-    for call, turns in log.items():
-        counts = [_classify(events) for events in turns]
-        if any(c != counts[0] for c in counts):
-            print(f"note: {call} did not issue the same statements on every turn", file=sys.stderr)
-        summary[call] = {**counts[-1], "events": turns[-1]}
-    return summary
+    def count(self, manager: MemoryManager, conversation_id: int, texts: list[str]) -> dict[str, Any]:
+        checkout = lambda *_: self.record("checkout", "(pool checkout)")  # noqa: E731
+        sa.event.listen(manager.engine, "checkout", checkout)
+        try:
+            for i, text in enumerate(texts):
+                self.phase = "add_message"
+                self.log["add_message"].append([])
+                manager.add_message(conversation_id, ROLES[i % 2], text)
+                self.phase = "get_messages"
+                self.log["get_messages"].append([])
+                manager.get_messages(conversation_id, limit=LIMIT)
+                self.phase = "idle"
+        finally:
+            sa.event.remove(manager.engine, "checkout", checkout)
+        summary: dict[str, Any] = {}
+        for call, turns in self.log.items():
+            counts = [_classify(events) for events in turns]
+            if any(c != counts[0] for c in counts):
+                print(f"note: {call} did not issue the same statements on every turn", file=sys.stderr)
+            summary[call] = {**counts[-1], "events": turns[-1]}
+        return summary
 
 
 def _classify(events: list[dict[str, Any]]) -> dict[str, int]:
     counts = {"statements": 0, "BEGIN": 0, "COMMIT": 0, "ROLLBACK": 0, "SELECT": 0, "INSERT": 0, "UPDATE": 0}
-    counts |= {"DELETE": 0, "other": 0, "checkouts": 0, "resets": 0}
+    counts |= {"DELETE": 0, "other": 0, "internal statements": 0, "checkouts": 0}
     for event in events:
-        if event["kind"] in ("checkout", "reset"):
-            counts[event["kind"] + "s"] += 1
+        if event["kind"] == "checkout":
+            counts["checkouts"] += 1
             continue
-        if event["kind"] in ("commit", "rollback"):
-            counts[event["kind"].upper()] += 1
+        text = event["sql"].strip()
+        if text.startswith("--"):  # run by a trigger (the full-text index) or a virtual table (vec0)
+            counts["internal statements"] += 1
             continue
         counts["statements"] += 1
-        verb = event["sql"].split(None, 1)[0].upper() if event["sql"].strip() else "other"
-        verb = "BEGIN" if verb == "BEGIN" else verb
+        verb = text.split(None, 1)[0].upper() if text else "other"
         counts[verb if verb in counts else "other"] += 1
     return counts
 
@@ -490,12 +500,13 @@ def main() -> None:
 
         tmp = Path(tmp_root)
         extra = texts[per_repeat:]
-        counted = MemoryTurns(tmp / "counted.db", embedder, texts[: args.history])
+        counter = SqlCounter()
+        counted = MemoryTurns(tmp / "counted.db", embedder, texts[: args.history], tracer=counter.trace)
         try:
             asyncio.run(
                 run_block(counted, texts[args.history : args.history + args.warmup], args.history, None)
             )
-            sql = count_sql(counted.manager, counted.conversation_id, extra[: args.count_turns])
+            sql = counter.count(counted.manager, counted.conversation_id, extra[: args.count_turns])
         finally:
             counted.close()
         if args.profile:
@@ -542,14 +553,13 @@ def main() -> None:
     if sql:
         print(f"\nmemory's SQL per call (turn {args.count_turns} of {args.count_turns} counted):")
         keys = ["statements", "BEGIN", "COMMIT", "ROLLBACK", "SELECT", "INSERT", "UPDATE", "DELETE", "other"]
-        keys += ["checkouts", "resets"]
-        print(f"{'call':>14}" + "".join(f"{k:>11}" for k in keys))
+        keys += ["internal statements", "checkouts"]
+        print(f"{'call':>14}" + "".join(f"{k:>{max(11, len(k) + 1)}}" for k in keys))
         for call in ("add_message", "get_messages"):
-            print(f"{call:>14}" + "".join(f"{sql[call][k]!s:>11}" for k in keys))
+            print(f"{call:>14}" + "".join(f"{sql[call][k]!s:>{max(11, len(k) + 1)}}" for k in keys))
         print(
-            "statements: cursor executes (BEGIN among them: issued by memory's begin listener); "
-            "COMMIT/ROLLBACK: the engine's commit/rollback events "
-            "(the DBAPI connection's commit(), not a cursor execute)"
+            "statements: what SQLite ran, as its trace callback reports it (BEGIN and COMMIT "
+            "included); internal statements: those SQLite runs for the full-text trigger and vec0"
         )
         print_sql(sql, full=args.show_sql)
     if profile:

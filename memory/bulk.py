@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import instance_state
 
 from memory.identifiers import name_list, placeholders, sql
 from memory.ids import allocate_ids
+from memory.statements import bind_processor, driver_execute, driver_executemany
 
 _Model = TypeVar("_Model")
 _NOT_MEMOISED: Final = object()
@@ -31,7 +32,6 @@ _STAGED_TO_TABLE: Final = "INSERT INTO main.{table} ({columns}) SELECT {columns}
 _STAGE_CLEAR: Final = "DELETE FROM temp.{stage}"
 
 _compiled: dict[tuple[str, tuple[str, ...], str, str], tuple[str, list[str]]] = {}
-_processors: dict[tuple[int, str, str], Callable[[Any], Any] | None] = {}
 
 
 def insert_columns(
@@ -55,8 +55,11 @@ def insert_columns(
         return [int(new_id) for new_id in result.scalars()]
     if count == 1:
         statement, names = _statement(connection, table, list(columns))
-        row = tuple(_bound_column(connection, table, name, columns[name])[0] for name in names)
-        new_id = connection.exec_driver_sql(statement, row).lastrowid
+        row = []
+        for name in names:
+            process, value = bind_processor(table.c[name].type, connection.dialect), columns[name][0]
+            row.append(value if process is None else process(value))
+        new_id = driver_execute(connection, statement, row).lastrowid
         return [int(new_id)]
     ids = allocate_ids(connection, table, count)
     statement, names = _statement(connection, table, ["id", *columns])
@@ -67,7 +70,7 @@ def insert_columns(
     if staged:
         _insert_staged(connection, table, names, bound_rows)
     else:
-        connection.exec_driver_sql(statement, bound_rows)
+        driver_executemany(connection, statement, bound_rows)
     return list(ids)
 
 
@@ -115,7 +118,7 @@ def _identity_layout(mapper: Any, given: frozenset[str]) -> tuple[tuple[str, ...
 
 def bound_times(connection: Connection, column: sa.Column[Any], times: list[datetime]) -> list[Any]:
     """Times as `column`'s type binds them on this connection's dialect."""
-    process = _processor(connection, column.type)
+    process = bind_processor(column.type, connection.dialect)
     return times if process is None else _bound(process, times)
 
 
@@ -129,17 +132,8 @@ def _statement(connection: Connection, table: sa.Table, keys: list[str]) -> tupl
     return found
 
 
-def _processor(connection: Connection, column_type: Any) -> Callable[[Any], Any] | None:
-    """The bind processor SQLAlchemy's own statements use for `column_type` on this dialect."""
-    dialect = connection.dialect
-    cache_key = (id(column_type), dialect.name, dialect.paramstyle)
-    if cache_key not in _processors:
-        _processors[cache_key] = column_type.dialect_impl(dialect).bind_processor(dialect)
-    return _processors[cache_key]
-
-
 def _bound_column(connection: Connection, table: sa.Table, name: str, values: list[Any]) -> list[Any]:
-    process = _processor(connection, table.c[name].type)
+    process = bind_processor(table.c[name].type, connection.dialect)
     return values if process is None else _bound(process, values)
 
 
@@ -171,9 +165,9 @@ def _insert_staged(
         "stage": name_list([f"staged_{table.name}"]),
         "columns": name_list(table.c[name].name for name in names),
     }
-    connection.exec_driver_sql(sql(_STAGE_CREATE, **parts))
+    driver_execute(connection, sql(_STAGE_CREATE, **parts))
     try:
-        connection.exec_driver_sql(sql(_STAGE_INSERT, **parts, marks=placeholders(len(names))), rows)
-        connection.exec_driver_sql(sql(_STAGED_TO_TABLE, **parts))
+        driver_executemany(connection, sql(_STAGE_INSERT, **parts, marks=placeholders(len(names))), rows)
+        driver_execute(connection, sql(_STAGED_TO_TABLE, **parts))
     finally:
-        connection.exec_driver_sql(sql(_STAGE_CLEAR, **parts))
+        driver_execute(connection, sql(_STAGE_CLEAR, **parts))

@@ -19,7 +19,10 @@ from sqlalchemy.orm import Session, selectinload
 from memory.bulk import detached, detached_rows, insert_columns
 from memory.digests import content_key
 from memory.errors import NotFoundError, translates_errors
+from memory.identifiers import placeholders, sql
 from memory.models import Conversation, Message, utcnow
+from memory.statements import Prepared, driver_execute
+from memory.transactions import Work, orm_session
 from memory.validation import (
     DEFAULT_MAX_CONTENT_BYTES,
     ConversationDraft,
@@ -33,22 +36,26 @@ from memory.validation import (
 
 _CONVERSATIONS: Final = cast(sa.Table, Conversation.__table__)
 _MESSAGES: Final = cast(sa.Table, Message.__table__)
-_TOUCH: Final = (
+_TOUCH: Final = Prepared(
     sa.update(_CONVERSATIONS)
     .where(_CONVERSATIONS.c.id == sa.bindparam("touched_id"))
     .values(updated_at=sa.bindparam("touched_at"))
 )
-_EXISTS: Final = sa.select(_CONVERSATIONS.c.id).where(_CONVERSATIONS.c.id == sa.bindparam("conversation_id"))
+_EXISTS: Final = Prepared(
+    sa.select(_CONVERSATIONS.c.id).where(_CONVERSATIONS.c.id == sa.bindparam("conversation_id"))
+)
 #: The attributes of `Message` in the order of the columns of `messages`.
 _MESSAGE_ATTRIBUTES: Final = tuple(Message.__mapper__.get_property_by_column(c).key for c in _MESSAGES.c)
 _OF_CONVERSATION: Final = sa.select(*_MESSAGES.c).where(
     _MESSAGES.c.conversation_id == sa.bindparam("conversation_id")
 )
-_ALL_MESSAGES: Final = _OF_CONVERSATION.order_by(_MESSAGES.c.created_at, _MESSAGES.c.id)
-_LATEST_MESSAGES: Final = _OF_CONVERSATION.order_by(
-    _MESSAGES.c.created_at.desc(), _MESSAGES.c.id.desc()
-).limit(sa.bindparam("limit"))
-_LATEST_TEXT: Final = (
+_ALL_MESSAGES: Final = Prepared(_OF_CONVERSATION.order_by(_MESSAGES.c.created_at, _MESSAGES.c.id))
+_LATEST_MESSAGES: Final = Prepared(
+    _OF_CONVERSATION.order_by(_MESSAGES.c.created_at.desc(), _MESSAGES.c.id.desc()).limit(
+        sa.bindparam("limit")
+    )
+)
+_LATEST_TEXT: Final = Prepared(
     sa.select(_MESSAGES.c.content)
     .where(
         _MESSAGES.c.conversation_id == sa.bindparam("conversation_id"),
@@ -65,6 +72,8 @@ _IDS_BY_KEY: Final = (
     .where(_MESSAGES.c.content_key.in_(sa.bindparam("keys", expanding=True)))
     .order_by(_MESSAGES.c.id)
 )
+# The same on SQLite, run on the driver (see memory.statements): {marks} is placeholders().
+_IDS_BY_KEY_SQLITE: Final = "SELECT content_hash, id FROM messages WHERE content_key IN ({marks}) ORDER BY id"
 #: Ids per `IN (...)` list: far below SQLite's limit on bound parameters (32,766).
 _CHUNK: Final = 5000
 
@@ -109,9 +118,14 @@ class StoredMessages:
 class ConversationRepository:
     """Conversations and messages inside `session`'s transaction; unknown ids raise `NotFoundError`."""
 
-    def __init__(self, session: Session, *, max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES) -> None:
-        self.session = session
+    def __init__(self, session: Work, *, max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES) -> None:
+        self._work = session
         self.max_content_bytes = max_content_bytes
+
+    @property
+    def session(self) -> Session:
+        """The ORM session the repository works in."""
+        return orm_session(self._work)
 
     # -- raw arguments, checked here ------------------------------------------------------------------
 
@@ -199,7 +213,7 @@ class ConversationRepository:
             "created_at": created,
             "updated_at": updated,
         }
-        ids = insert_columns(self.session.connection(), _CONVERSATIONS, columns)
+        ids = insert_columns(self._work.connection(), _CONVERSATIONS, columns)
         return [
             detached(
                 Conversation,
@@ -233,7 +247,7 @@ class ConversationRepository:
         # writes the batch's terms once; fired by each statement of an executemany, FTS5 flushes
         # them after every row (a 1M bulk load ran at half the speed).
         ids = insert_columns(
-            self.session.connection(),
+            self._work.connection(),
             _MESSAGES,
             {
                 "conversation_id": conversation_ids,
@@ -259,38 +273,34 @@ class ConversationRepository:
 
     def require(self, conversation_id: int) -> None:
         """`NotFoundError` unless the conversation exists."""
-        found = self.session.connection().execute(_EXISTS, {"conversation_id": conversation_id}).first()
-        if found is None:
+        if _EXISTS.first(self._work.connection(), conversation_id=conversation_id) is None:
             raise _no_conversation(conversation_id)
 
     def window(self, conversation_id: int, limit: int | None) -> list[Message]:
         """The conversation's messages in chronological order; with `limit`, the most recent ones."""
-        connection = self.session.connection()
+        connection = self._work.connection()
         if limit is None:
-            rows = connection.execute(_ALL_MESSAGES, {"conversation_id": conversation_id}).all()
+            rows = _ALL_MESSAGES.rows(connection, conversation_id=conversation_id)
         else:
-            parameters = {"conversation_id": conversation_id, "limit": limit}
-            rows = connection.execute(_LATEST_MESSAGES, parameters).all()[::-1]
+            rows = _LATEST_MESSAGES.rows(connection, conversation_id=conversation_id, limit=limit)[::-1]
         if not rows:  # no messages, or no conversation
             self.require(conversation_id)
         return detached_rows(Message, _MESSAGE_ATTRIBUTES, rows)
 
     def latest_text(self, conversation_id: int, role: str) -> str | None:
         """The content of the conversation's most recent message with `role`, if any."""
-        parameters = {"conversation_id": conversation_id, "role": role}
-        content: str | None = self.session.connection().execute(_LATEST_TEXT, parameters).scalar()
-        return content
+        found = _LATEST_TEXT.first(self._work.connection(), conversation_id=conversation_id, role=role)
+        return None if found is None else str(found[0])
 
     def touch(self, conversation_id: int, when: datetime) -> None:
         """Set the conversation's `updated_at`; `NotFoundError` when it does not exist (so a write
         transaction learns that in the statement it needs anyway)."""
-        parameters = {"touched_id": conversation_id, "touched_at": when}
-        if self.session.connection().execute(_TOUCH, parameters).rowcount != 1:
+        if _TOUCH.rowcount(self._work.connection(), touched_id=conversation_id, touched_at=when) != 1:
             raise _no_conversation(conversation_id)
 
     def messages_by_id(self, message_ids: list[int]) -> dict[int, Message]:
         found: dict[int, Message] = {}
-        connection = self.session.connection()
+        connection = self._work.connection()
         for start in range(0, len(message_ids), _CHUNK):
             chunk = message_ids[start : start + _CHUNK]
             rows = connection.execute(_MESSAGES_BY_ID, {"ids": chunk}).all()
@@ -302,9 +312,14 @@ class ConversationRepository:
         wanted = set(hashes)
         found: dict[str, list[int]] = {}
         keys = sorted({content_key(digest) for digest in wanted})
-        connection = self.session.connection()
+        connection = self._work.connection()
         for start in range(0, len(keys), _CHUNK):
-            rows = connection.execute(_IDS_BY_KEY, {"keys": keys[start : start + _CHUNK]})
+            chunk = keys[start : start + _CHUNK]
+            if connection.dialect.name == "sqlite":
+                statement = sql(_IDS_BY_KEY_SQLITE, marks=placeholders(len(chunk)))
+                rows = driver_execute(connection, statement, chunk).fetchall()
+            else:
+                rows = connection.execute(_IDS_BY_KEY, {"keys": chunk}).all()
             for digest, message_id in rows:
                 if digest in wanted:  # the key is a prefix: confirm on the whole digest
                     found.setdefault(digest, []).append(message_id)

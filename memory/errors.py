@@ -74,36 +74,33 @@ def translate_database_errors(action: str) -> Iterator[None]:
     """
     try:
         yield
-    except MemoryStoreError:
-        raise
-    except sa_exc.IntegrityError as exc:
-        text = _driver_message(exc)
+    except sa_exc.DBAPIError as exc:
+        raise translated_error(exc, action) from exc
+
+
+def translated_error(exc: sa_exc.DBAPIError, action: str) -> MemoryStoreError:
+    """The package's error for a driver error met while trying to `action`."""
+    text = _driver_message(exc)
+    if isinstance(exc, sa_exc.IntegrityError):
         if _is_unique_violation(exc, text):
-            raise DuplicateError(f"could not {action}: {_duplicate_message(text)}") from exc
-        raise IntegrityViolationError(f"could not {action}: {text}") from exc
-    except sa_exc.OperationalError as exc:
-        text = _driver_message(exc)
+            return DuplicateError(f"could not {action}: {_duplicate_message(text)}")
+        return IntegrityViolationError(f"could not {action}: {text}")
+    if isinstance(exc, sa_exc.OperationalError):
         if "UNIQUE constraint failed" in text:  # vec0 reports its primary-key violations this way
-            raise DuplicateError(f"could not {action}: {text}") from exc
+            return DuplicateError(f"could not {action}: {text}")
         if "constraint failed" in text:
-            raise IntegrityViolationError(f"could not {action}: {text}") from exc
+            return IntegrityViolationError(f"could not {action}: {text}")
         if "locked" in text or "busy" in text:
-            raise DatabaseBusyError(
+            return DatabaseBusyError(
                 f"could not {action}: the database stayed locked by another writer for longer than the "
                 f"busy timeout ({text}); retry, or raise busy_timeout in create_engine()"
-            ) from exc
+            )
         if "no such table" in text or "does not exist" in text:
-            raise SchemaError(
+            return SchemaError(
                 f"could not {action}: {text}; the database is not migrated: run `memory db upgrade` "
                 "or memory.upgrade(url)"
-            ) from exc
-        raise DatabaseError(f"could not {action}: {text}") from exc
-    except sa_exc.DBAPIError as exc:
-        raise DatabaseError(f"could not {action}: {_driver_message(exc)}") from exc
-
-
-def _driver_message(exc: sa_exc.DBAPIError) -> str:
-    return str(exc.orig).strip() or type(exc.orig).__name__
+            )
+    return DatabaseError(f"could not {action}: {text}")
 
 
 def translates_errors(noun: str) -> Callable[[_Class], _Class]:
@@ -122,8 +119,10 @@ def translates_errors(noun: str) -> Callable[[_Class], _Class]:
 def _translating(method: Callable[..., Any], action: str) -> Callable[..., Any]:
     @functools.wraps(method)
     def translated(*args: Any, **kwargs: Any) -> Any:
-        with translate_database_errors(action):
+        try:  # not the context manager: repositories are on every call's path, and it costs 2 us more
             return method(*args, **kwargs)
+        except sa_exc.DBAPIError as exc:
+            raise translated_error(exc, action) from exc
 
     return translated
 
@@ -138,3 +137,7 @@ def _duplicate_message(text: str) -> str:
         if column in text:
             return meaning
     return text
+
+
+def _driver_message(exc: sa_exc.DBAPIError) -> str:
+    return str(exc.orig).strip() or type(exc.orig).__name__

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from memory.errors import translate_database_errors
 from memory.filters import SearchFilter
 from memory.identifiers import FULL_TEXT_TABLE
 from memory.models import Message
+from memory.transactions import Work
 
 _T = TypeVar("_T")
 
@@ -81,7 +81,7 @@ def fts5_query(words: list[str]) -> str:
 
 
 def search_text(
-    session: Session, text: str, k: int, where: SearchFilter, *, min_matched: float = 0.0
+    session: Work, text: str, k: int, where: SearchFilter, *, min_matched: float = 0.0
 ) -> list[tuple[int, float]]:
     """The `k` messages that best match the words of `text`, as `(message_id, score)`, best first.
 

@@ -82,6 +82,13 @@ def model_name(name: str) -> Identifier:
     return Identifier(name)
 
 
+def test_database_name(suffix: str) -> Identifier:
+    """The name of a throw-away test database: `memory_test_<32 hex digits>`."""
+    if re.fullmatch(r"[0-9a-f]{32}", suffix) is None:
+        raise ValueError(f"not a test database suffix: {suffix!r}")
+    return Identifier(f"memory_test_{suffix}")
+
+
 def name_list(names: Iterable[str]) -> Fragment:
     """Model column names, comma-separated."""
     return Fragment(", ".join(model_name(name) for name in names))

@@ -17,12 +17,12 @@ from contextlib import AbstractContextManager
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy.orm import Session
 
 from memory.conversations import ConversationRepository, MessageBatch, StoredMessages
 from memory.embedding.base import Embedder
 from memory.errors import EmbedderError, MemoryStoreError, ValidationError
-from memory.models import EmbeddingSpace
+from memory.models import Conversation, EmbeddingSpace, utcnow
+from memory.transactions import Work
 from memory.validation import ConversationDraft, Matrix, MessageDraft, as_matrix, matrix_for
 from memory.vectors import VectorRepository
 from memory.vectors.base import VectorColumns
@@ -31,16 +31,17 @@ from memory.vectors.repository import epoch_column
 #: A function that embeds texts and returns checked vectors (see `embed_checked`).
 Embed = Callable[[list[str]], Matrix]
 #: Opens a transaction and yields its session.
-Transaction = Callable[[], AbstractContextManager[Session]]
+Transaction = Callable[[], AbstractContextManager[Work]]
 
 
 class Pipeline:
     """The embedding half of ingestion for one embedder: drafts in, one checked vector per draft out.
-    Stored vectors are reused in a read transaction of `reading`; the model runs outside it."""
+    Stored vectors are looked up through `reading` (advisory reads: the write re-checks); the model
+    runs outside any transaction."""
 
     def __init__(self, embedder: Embedder, reading: Transaction) -> None:
         self.embedder = embedder
-        self._reading = reading
+        self.reading = reading
 
     def embed(self, texts: list[str]) -> Matrix:
         return embed_checked(self.embedder, texts)
@@ -49,10 +50,10 @@ class Pipeline:
         self, drafts: Sequence[MessageDraft], space: EmbeddingSpace, *, conversation_id: int | None = None
     ) -> Matrix:
         """One vector per draft (of the embedder's `space`); with `conversation_id`, that
-        conversation must exist, checked in the same read transaction, before the model runs."""
+        conversation must exist, checked before the model runs."""
         reused: dict[str, npt.NDArray[np.float32]] = {}
         if drafts or conversation_id is not None:
-            with self._reading() as session:
+            with self.reading() as session:
                 if conversation_id is not None:
                     ConversationRepository(session).require(conversation_id)
                 reused = reusable_vectors(session, space, drafts) if drafts else {}
@@ -79,7 +80,7 @@ def embed_checked(embedder: Embedder, texts: list[str]) -> Matrix:
 
 
 def reusable_vectors(
-    session: Session, space: EmbeddingSpace, drafts: Sequence[MessageDraft]
+    session: Work, space: EmbeddingSpace, drafts: Sequence[MessageDraft]
 ) -> dict[str, npt.NDArray[np.float32]]:
     """Stored vectors of `space` for the drafts' contents, by content hash (where one exists)."""
     by_hash = ConversationRepository(session).ids_with_hashes(list({d.content_hash for d in drafts}))
@@ -149,8 +150,24 @@ def _gives_vectors(draft: ConversationDraft) -> bool:
     return draft.vectors is not None and bool(draft.messages or np.size(draft.vectors))
 
 
+def write_conversations(
+    session: Work, space: EmbeddingSpace, drafts: Sequence[ConversationDraft], matrix: Matrix
+) -> list[Conversation]:
+    """Insert conversations, then their messages and vectors (`write_messages`), in the session's
+    transaction; a message without a time gets its conversation's latest time, else now."""
+    now = utcnow()
+    created = ConversationRepository(session).insert_conversations(drafts, now=now)
+    batches = [
+        MessageBatch(conversation.id, draft.messages, draft.updated_at or now)
+        for conversation, draft in zip(created, drafts, strict=True)
+        if draft.messages
+    ]
+    write_messages(session, space, batches, matrix)
+    return created
+
+
 def write_messages(
-    session: Session, space: EmbeddingSpace, batches: Sequence[MessageBatch], matrix: Matrix
+    session: Work, space: EmbeddingSpace, batches: Sequence[MessageBatch], matrix: Matrix
 ) -> StoredMessages:
     """Insert the messages of each batch, then all their vectors (row i of `matrix` for the i-th
     message) in one bulk write, inside the session's transaction."""

@@ -12,7 +12,6 @@ from typing import Any, Self
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import Session
 
 from memory import validation
 from memory.conversations import ConversationRepository, MessageBatch
@@ -22,7 +21,7 @@ from memory.engine import DEFAULT_URL, create_engine
 from memory.errors import DuplicateError
 from memory.filters import SearchFilter
 from memory.gcpause import paused_for
-from memory.ingest import Pipeline, conversation_matrix, write_messages
+from memory.ingest import Pipeline, conversation_matrix, write_conversations, write_messages
 from memory.migration import ensure_schema
 from memory.models import Conversation, EmbeddingSpace, Message, utcnow
 from memory.recall import SCOPES, RecallScope, TokenCounter, approximate_tokens, recall_context
@@ -31,7 +30,13 @@ from memory.search import SEARCH_MODES, SearchHit, SearchMode, search_messages
 from memory.sessions import Transactions
 from memory.spaces import SpaceInfo, SpaceRepository, checked_active, open_space
 from memory.stats import store_stats
-from memory.validation import DEFAULT_MAX_CONTENT_BYTES, ConversationDraft, Query, Vector
+from memory.transactions import Work
+from memory.validation import (
+    DEFAULT_MAX_CONTENT_BYTES,
+    ConversationDraft,
+    Query,
+    Vector,
+)
 from memory.vectors.indexes import IndexCache, IndexChoice, check_index_choice
 
 
@@ -57,12 +62,12 @@ class MemoryManager:
         self._max_content_bytes = validation.check_count(max_content_bytes, "max_content_bytes", minimum=1)
         self._owns_engine = not isinstance(url, Engine)
         self.engine = create_engine(url) if isinstance(url, str) else url
+        self._transactions = transactions = Transactions(self.engine)
+        self._reading, self._writing = transactions.reading, transactions.writing
         try:
             ensure_schema(self.engine, migrate=migrate)
             embedder = embedder or SentenceTransformerEmbedder()
-            transactions = Transactions(self.engine)
-            self._reading, self._writing = transactions.reading, transactions.writing
-            self._pipeline = Pipeline(embedder, self._reading)
+            self._pipeline = Pipeline(embedder, transactions.peeking)
             self._reindex_lock = threading.Lock()
             with self._writing() as session:
                 self._space = open_space(session, embedder)
@@ -84,6 +89,7 @@ class MemoryManager:
         """Release the in-memory index and the database connections (those of an engine the manager
         created)."""
         self._indexes.close()
+        self._transactions.close()
         if self._owns_engine:
             self.engine.dispose()
 
@@ -129,18 +135,11 @@ class MemoryManager:
         with paused_for(conversations):
             drafts = validation.draft_conversations(conversations, self._max_content_bytes)
         to_embed = [message for draft in drafts if draft.vectors is None for message in draft.messages]
-        embedded = self._pipeline.vectors(to_embed, self._space)
-        matrix = conversation_matrix(drafts, embedded, self.embedder.dimensions)
-        with paused_for(len(matrix)), self._writing() as session:
-            space, now = self._active(session), utcnow()
-            created = ConversationRepository(session).insert_conversations(drafts, now=now)
-            batches = [
-                MessageBatch(conversation.id, draft.messages, draft.updated_at or now)
-                for conversation, draft in zip(created, drafts, strict=True)
-                if draft.messages
-            ]
-            write_messages(session, space, batches, matrix)
-            return created
+        with self._transactions.call():
+            embedded = self._pipeline.vectors(to_embed, self._space)
+            matrix = conversation_matrix(drafts, embedded, self.embedder.dimensions)
+            with paused_for(len(matrix)), self._writing() as session:
+                return write_conversations(session, self._active(session), drafts, matrix)
 
     def get_or_create_conversation(
         self, source_id: str, *, title: str | None = None, metadata: dict[str, Any] | None = None
@@ -194,15 +193,16 @@ class MemoryManager:
         conversation_id = validation.check_id(conversation_id, "conversation_id")
         with paused_for(messages):
             drafts = validation.draft_messages(messages, self._max_content_bytes)
-        if vectors is not None:
-            matrix = validation.matrix_for(vectors, self.embedder.dimensions, len(drafts))
-        else:
-            matrix = self._pipeline.vectors(drafts, self._space, conversation_id=conversation_id)
-        with paused_for(len(drafts)), self._writing() as session:
-            space, now = self._active(session), utcnow()
-            ConversationRepository(session).touch(conversation_id, now)
-            batch = MessageBatch(conversation_id, drafts, now)
-            return write_messages(session, space, [batch], matrix).to_messages()
+        with self._transactions.call():  # the look-up before the model and the write share one connection
+            if vectors is not None:
+                matrix = validation.matrix_for(vectors, self.embedder.dimensions, len(drafts))
+            else:
+                matrix = self._pipeline.vectors(drafts, self._space, conversation_id=conversation_id)
+            with paused_for(len(drafts)), self._writing() as session:
+                space, now = self._active(session), utcnow()
+                ConversationRepository(session).touch(conversation_id, now)
+                batch = MessageBatch(conversation_id, drafts, now)
+                return write_messages(session, space, [batch], matrix).to_messages()
 
     def get_conversation(self, conversation_id: int) -> Conversation:
         """The conversation with its messages loaded."""
@@ -320,7 +320,7 @@ class MemoryManager:
         batch_size = validation.check_count(batch_size, "batch_size", minimum=1)
         with self._reindex_lock:
             space = reindex(self._reading, self._writing, embedder, batch_size)
-            self._pipeline, self._space = Pipeline(embedder, self._reading), space
+            self._pipeline, self._space = Pipeline(embedder, self._pipeline.reading), space
         with self._reading() as session:
             return SpaceRepository(session).info(space)
 
@@ -331,7 +331,7 @@ class MemoryManager:
 
     # -- internals ---------------------------------------------------------------------------------------
 
-    def _active(self, session: Session) -> EmbeddingSpace:
+    def _active(self, session: Work) -> EmbeddingSpace:
         """The active space, which must still be the one this manager's embedder fills."""
         self._space = checked_active(session, self._space, self.embedder)
         return self._space

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy.orm import Session
 
 from memory.conversations import ConversationRepository
 from memory.embedding.base import Embedder
 from memory.ingest import Transaction, embed_checked
 from memory.models import EmbeddingSpace, Message
 from memory.spaces import SpaceRepository
+from memory.transactions import Work
 from memory.validation import Matrix
 from memory.vectors import VectorRepository
 from memory.vectors.base import VectorColumns
@@ -62,7 +62,7 @@ def _embed_unique(embedder: Embedder, messages: list[Message]) -> dict[str, npt.
 
 
 def _store_missing(
-    session: Session, space_id: int, messages: list[Message], vectors: dict[str, npt.NDArray[np.float32]]
+    session: Work, space_id: int, messages: list[Message], vectors: dict[str, npt.NDArray[np.float32]]
 ) -> None:
     """Store vectors for those of `messages` that still exist and still lack one (a concurrent
     delete or a second reindex may have come first)."""

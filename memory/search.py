@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 import numpy as np
-from sqlalchemy.orm import Session
 
 from memory.conversations import ConversationRepository
 from memory.filters import SearchFilter
 from memory.fulltext import search_text
 from memory.fusion import reciprocal_rank_fusion
 from memory.models import EmbeddingSpace, Message
+from memory.transactions import Work
 from memory.validation import MAX_K, Vector
 from memory.vectors import VectorRepository
 from memory.vectors.indexes import IndexCache
@@ -55,7 +55,7 @@ class SearchHit:
 
 
 def search_messages(
-    session: Session,
+    session: Work,
     space: EmbeddingSpace,
     query: Vector,
     k: int,
@@ -133,7 +133,7 @@ def _distances(vectors: VectorRepository, query: Vector, message_ids: list[int])
 
 
 def _hits(
-    session: Session, found: Iterable[tuple[int, float, frozenset[str], float | None, float | None]]
+    session: Work, found: Iterable[tuple[int, float, frozenset[str], float | None, float | None]]
 ) -> list[SearchHit]:
     rows = list(found)
     messages = ConversationRepository(session).messages_by_id([row[0] for row in rows])

@@ -1,38 +1,125 @@
 """The facade's transactions: one short transaction per call, read or write, driver errors translated.
 
 A write transaction starts with BEGIN IMMEDIATE on SQLite (see `memory.transactions`): writers queue
-for the lock (up to the busy timeout) instead of failing midway.
+for the lock (up to the busy timeout) instead of failing midway. Each yields a `Unit`: the
+connection, with an ORM session joined to it only if a repository needs one.
+
+Which connection: on SQLite each of the first few threads keeps one pooled connection for as long
+as the manager is open (checking one out and back in cost more than a chat turn's statements); the
+other threads, and every thread on PostgreSQL, check one out per call (`call()` lets the transactions
+of one facade call share it).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection, Engine
 
-from memory.engine import session_factory
 from memory.errors import translate_database_errors
+from memory.transactions import BeginMode, Unit, next_begin
 
 
 class Transactions:
-    """Opens read and write transactions on `engine`; objects stay usable after commit."""
+    """Opens read and write transactions on `engine`; objects loaded in one stay usable after it."""
 
     def __init__(self, engine: Engine) -> None:
-        self._read = session_factory(engine)
-        self._write = session_factory(engine, write=True)
+        self._engine = engine
+        self._calls = threading.local()
+        self._held: dict[threading.Thread, Connection] = {}
+        self._lock = threading.Lock()
+        # Threads that keep a connection: fewer than the pool holds, so the rest never starve.
+        size = getattr(engine.pool, "size", None)
+        self._holders = max(1, size() - 1) if engine.dialect.name == "sqlite" and callable(size) else 0
 
     @contextmanager
-    def reading(self) -> Iterator[Session]:
-        with translate_database_errors("read the memory store"), self._read() as session, session.begin():
-            yield session
+    def call(self) -> Iterator[None]:
+        """Let the transactions opened in this block, on this thread, share one connection."""
+        if getattr(self._calls, "connection", None) is not None:
+            yield
+            return
+        with translate_database_errors("connect to the memory store"):
+            held = self._held_connection()
+            if held is not None:
+                self._calls.connection = held
+                try:
+                    yield
+                finally:
+                    self._calls.connection = None
+                return
+            with self._engine.connect() as connection:
+                self._calls.connection = connection
+                try:
+                    yield
+                finally:
+                    self._calls.connection = None
 
     @contextmanager
-    def writing(self) -> Iterator[Session]:
-        with (
-            translate_database_errors("write to the memory store"),
-            self._write() as session,
-            session.begin(),
-        ):
-            yield session
+    def peeking(self) -> Iterator[Unit]:
+        """Reads whose answers are advisory (checked again by the write that follows), each statement
+        on its own, with no transaction held around them: on SQLite, no BEGIN and COMMIT to pay for.
+        Whatever SQLAlchemy begins on its own is rolled back at the end."""
+        with translate_database_errors("read the memory store"), self._connection() as connection:
+            unit = Unit(connection)
+            try:
+                yield unit
+            finally:
+                unit.close()
+                if connection.in_transaction():
+                    connection.rollback()
+
+    @contextmanager
+    def reading(self) -> Iterator[Unit]:
+        with translate_database_errors("read the memory store"):
+            yield from self._unit("deferred")
+
+    @contextmanager
+    def writing(self) -> Iterator[Unit]:
+        with translate_database_errors("write to the memory store"):
+            yield from self._unit("immediate")
+
+    def close(self) -> None:
+        """Return the connections threads kept."""
+        with self._lock:
+            held, self._held = list(self._held.values()), {}
+        for connection in held:
+            connection.close()
+
+    def _unit(self, mode: BeginMode) -> Iterator[Unit]:
+        with self._connection() as connection:
+            next_begin(connection, mode)
+            with connection.begin():
+                unit = Unit(connection)
+                try:
+                    yield unit
+                finally:
+                    unit.close()
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        current: Connection | None = getattr(self._calls, "connection", None) or self._held_connection()
+        if current is not None:
+            yield current
+            return
+        with self._engine.connect() as connection:
+            yield connection
+
+    def _held_connection(self) -> Connection | None:
+        """This thread's kept connection, made on first use while there is room for one."""
+        if not self._holders:
+            return None
+        thread = threading.current_thread()
+        connection = self._held.get(thread)
+        if connection is not None and not connection.closed and not connection.invalidated:
+            return connection
+        with self._lock:
+            for gone in [t for t in self._held if not t.is_alive()]:
+                self._held.pop(gone).close()
+            if connection is not None:
+                self._held.pop(thread, None)
+            if len(self._held) >= self._holders:
+                return None
+            connection = self._held[thread] = self._engine.connect()
+            return connection

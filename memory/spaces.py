@@ -11,12 +11,16 @@ from sqlalchemy.orm import Session
 from memory.embedding.base import Embedder
 from memory.errors import EmbeddingSpaceError, NotFoundError, ValidationError, translates_errors
 from memory.models import EmbeddingSpace
+from memory.statements import Prepared
+from memory.transactions import Work, orm_session
 from memory.validation import check_id
 from memory.vectors import VectorRepository, store_for
 
 _SPACES: Final = cast(sa.Table, EmbeddingSpace.__table__)
-_ACTIVE: Final = sa.select(_SPACES.c.id, _SPACES.c.model, _SPACES.c.dimensions, _SPACES.c.fingerprint).where(
-    _SPACES.c.is_active
+_ACTIVE: Final = Prepared(
+    sa.select(_SPACES.c.id, _SPACES.c.model, _SPACES.c.dimensions, _SPACES.c.fingerprint).where(
+        _SPACES.c.is_active
+    )
 )
 
 
@@ -37,8 +41,13 @@ class SpaceInfo:
 class SpaceRepository:
     """Embedding spaces and their vector tables, inside `session`'s transaction."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, session: Work) -> None:
+        self._work = session
+
+    @property
+    def session(self) -> Session:
+        """The ORM session the repository works in."""
+        return orm_session(self._work)
 
     def active(self) -> EmbeddingSpace:
         space = self.session.scalars(sa.select(EmbeddingSpace).where(EmbeddingSpace.is_active)).one_or_none()
@@ -74,19 +83,19 @@ class SpaceRepository:
         )
         self.session.add(space)
         self.session.flush()
-        store_for(self.session, space).create()
+        store_for(self._work, space).create()
         return space
 
     def count_vectors(self, space: EmbeddingSpace) -> int:
-        return VectorRepository(self.session, space).count()
+        return VectorRepository(self._work, space).count()
 
     def adopt(self, space: EmbeddingSpace, embedder: Embedder) -> None:
         """Give an empty space to `embedder`, rebuilding its vector table if the dimensions change."""
         dimensions = _checked_dimensions(embedder)
         if dimensions != space.dimensions:
-            store_for(self.session, space).drop()
+            store_for(self._work, space).drop()
             space.dimensions = dimensions
-            store_for(self.session, space).create()
+            store_for(self._work, space).create()
         space.model, space.fingerprint = embedder.name, embedder.fingerprint
         self.session.flush()
 
@@ -107,7 +116,7 @@ class SpaceRepository:
                 f"embedding space {space_id} is the active space; reindex into another space "
                 "before dropping it"
             )
-        store_for(self.session, space).drop()
+        store_for(self._work, space).drop()
         self.session.delete(space)
         self.session.flush()
 
@@ -123,7 +132,7 @@ class SpaceRepository:
         )
 
 
-def open_space(session: Session, embedder: Embedder) -> EmbeddingSpace:
+def open_space(session: Work, embedder: Embedder) -> EmbeddingSpace:
     """The active space, which `embedder` must fill: the policy for opening a store with a model.
 
     A space made by the same model (name, dimensions, fingerprint) is used as it is. A space whose
@@ -150,15 +159,15 @@ def open_space(session: Session, embedder: Embedder) -> EmbeddingSpace:
     )
 
 
-def checked_active(session: Session, known: EmbeddingSpace, embedder: Embedder) -> EmbeddingSpace:
+def checked_active(session: Work, known: EmbeddingSpace, embedder: Embedder) -> EmbeddingSpace:
     """The active space, which must still be `known` (the space `embedder` fills) or another space
     made by `embedder`; one small query when nothing changed (this runs in every write)."""
-    row = session.connection().execute(_ACTIVE).one_or_none()
+    row = _ACTIVE.first(session.connection())
     if row is None:
         raise EmbeddingSpaceError("the database has no active embedding space; run `memory db upgrade`")
     if tuple(row) == (known.id, known.model, known.dimensions, known.fingerprint):
         return known
-    active = SpaceRepository(session).get(row.id)
+    active = SpaceRepository(session).get(row[0])
     if not matches(active, embedder):
         raise EmbeddingSpaceError(
             f"the active embedding space changed to {describe(active)} (reindexed by another process); "

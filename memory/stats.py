@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from memory.conversations import ConversationRepository
 from memory.spaces import SpaceRepository
+from memory.transactions import Work
 
 
-def store_stats(session: Session) -> dict[str, Any]:
+def store_stats(session: Work) -> dict[str, Any]:
     """The counts `MemoryManager.stats()` reports, read in the session's transaction."""
     conversations = ConversationRepository(session)
     spaces = SpaceRepository(session)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from memory.embedding.fake import FakeEmbedder
 from memory.engine import create_engine
+from memory.identifiers import sql, test_database_name
 from memory.manager import MemoryManager
 from memory.migration import upgrade
 
@@ -58,16 +59,16 @@ def memory_url(tmp_path: Path, memory_server_url: str | None) -> Iterator[str]:
 def fresh_postgres_database(server_url: str) -> Iterator[str]:
     """Create an empty database on the server of `server_url`, yield its URL, and drop it after."""
     server = sa.make_url(server_url)
-    name = f"memory_test_{uuid.uuid4().hex}"  # generated here: the only identifier spliced into SQL
+    name = test_database_name(uuid.uuid4().hex)
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            connection.exec_driver_sql(sql('CREATE DATABASE "{name}"', name=name))
         try:
             yield server.set(database=name).render_as_string(hide_password=False)
         finally:
             with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                connection.exec_driver_sql(sql('DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', name=name))
     finally:
         admin.dispose()
 

@@ -19,6 +19,9 @@ from __future__ import annotations
 from typing import Final, Literal
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from memory.statements import driver_execute
 
 #: Execution option read by `begin`: "immediate" takes the write lock at BEGIN.
 BEGIN_OPTION: Final = "memory_begin"
@@ -26,19 +29,30 @@ BEGIN_OPTION: Final = "memory_begin"
 _BEGIN_STATEMENTS: Final = {"deferred": "BEGIN", "immediate": "BEGIN IMMEDIATE"}
 _CHANGES_AT_BEGIN: Final = "memory.changes_at_begin"
 _MODE: Final = "memory.begin_mode"
+_NEXT: Final = "memory.next_begin"
 
 BeginMode = Literal["deferred", "immediate"]
 
 
 def begin(connection: Connection) -> None:
-    """Start the connection's transaction in the mode its execution options ask for, and record
-    what `has_written` and `holds_write_lock` need (the engine's "begin" listener)."""
-    mode = connection.get_execution_options().get(BEGIN_OPTION, "deferred")
-    connection.exec_driver_sql(_BEGIN_STATEMENTS[mode])
+    """Start the connection's transaction in the mode asked for (`next_begin`, else its execution
+    options), and record what `has_written` and `holds_write_lock` need (the engine's "begin"
+    listener)."""
+    mode = connection.info.pop(_NEXT, None) or connection.get_execution_options().get(
+        BEGIN_OPTION, "deferred"
+    )
+    driver_execute(connection, _BEGIN_STATEMENTS[mode])
     connection.info[_MODE] = mode
     dbapi_connection = connection.connection.dbapi_connection
     if dbapi_connection is not None:
         connection.info[_CHANGES_AT_BEGIN] = dbapi_connection.total_changes
+
+
+def next_begin(connection: Connection, mode: BeginMode) -> None:
+    """Make the connection's next transaction start in `mode` (whatever its execution options say);
+    only SQLite has modes."""
+    if connection.dialect.name == "sqlite":
+        connection.info[_NEXT] = mode
 
 
 def has_written(connection: Connection) -> bool:
@@ -52,3 +66,36 @@ def has_written(connection: Connection) -> bool:
 def holds_write_lock(connection: Connection) -> bool:
     """True when the transaction began with BEGIN IMMEDIATE (a `session_factory(write=True)` session)."""
     return bool(connection.info.get(_MODE) == "immediate")
+
+
+class Unit:
+    """One transaction of the facade: a `Connection` already begun, and an ORM `Session` joined to it
+    only when a repository asks for one (`session`). The per-call paths need no Session, and
+    starting one cost more than their statements; `close()` detaches whatever the Session loaded."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._session: Session | None = None
+
+    def connection(self) -> Connection:
+        return self._connection
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            # Joins the connection's transaction: committing or rolling back stays the caller's.
+            self._session = Session(bind=self._connection, expire_on_commit=False)
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
+#: What repositories work in: a caller's `Session`, or a facade `Unit`.
+Work = Session | Unit
+
+
+def orm_session(work: Work) -> Session:
+    """The ORM session of `work` (a Unit makes one on first use)."""
+    return work if isinstance(work, Session) else work.session

@@ -289,15 +289,18 @@ def as_matrix(value: Any, dimensions: int, *, allow_single: bool = True) -> Matr
             f"expected vectors of {dimensions} dimensions, got {array.shape[1]}; embed with the model "
             "of this embedding space, or reindex into a new space"
         )
-    with np.errstate(over="ignore"):  # overflow becomes Inf, rejected just below
-        matrix = np.ascontiguousarray(array, dtype=np.float32)
+    if array.dtype == np.float32 and array.flags.c_contiguous:  # an embedder's output, usually
+        matrix = array
+    else:
+        with np.errstate(over="ignore"):  # overflow becomes Inf, rejected just below
+            matrix = np.ascontiguousarray(array, dtype=np.float32)
     # One pass finds every unusable row: NaN or Inf make the squared length NaN or Inf; so does a
     # length too large for float32, and a zero (or underflowing) one makes it 0. Cosine distance needs
     # a usable length, computed in float32 as sqlite-vec and the index compute it.
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         squared_norms = np.einsum("ij,ij->i", matrix, matrix)
-    unusable = ~np.isfinite(squared_norms) | (squared_norms == 0)
-    if unusable.any():
+    if not (np.isfinite(squared_norms).all() and squared_norms.all()):
+        unusable = ~np.isfinite(squared_norms) | (squared_norms == 0)
         row = int(np.argmax(unusable))
         if not np.isfinite(matrix[row]).all():
             raise ValidationError(f"vector {row} has NaN or infinite values (after conversion to float32)")

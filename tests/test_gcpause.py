@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+import memory.ingest
 import memory.manager
 from memory import MemoryManager
 from memory.gcpause import collector_paused
@@ -59,6 +60,7 @@ def test_bulk_writes_run_with_the_collector_paused_and_single_turns_do_not(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(memory.manager, "write_messages", spy)
+    monkeypatch.setattr(memory.ingest, "write_messages", spy)  # add_conversations' path
     conversation = memory_manager.create_conversation("bulk")
     memory_manager.add_messages(conversation.id, [{"role": "user", "content": f"m{i}"} for i in range(50)])
     memory_manager.add_message(conversation.id, "user", "one turn")

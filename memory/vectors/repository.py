@@ -8,11 +8,11 @@ from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy.orm import Session
 
 from memory.errors import ValidationError, translates_errors
 from memory.filters import SearchFilter, epoch_microseconds
 from memory.models import ROLES, EmbeddingSpace
+from memory.transactions import Work
 from memory.validation import (
     Matrix,
     Vector,
@@ -53,13 +53,13 @@ class VectorRepository:
 
     def __init__(
         self,
-        session: Session,
+        session: Work,
         space: EmbeddingSpace,
         *,
         index: VectorIndex | None = None,
         approximate: bool = False,
     ) -> None:
-        self.session = session
+        self._work = session
         self.space = space
         self.index = index if index is not None and index.space_id == space.id else None
         #: PostgreSQL: search through the HNSW index instead of reading every vector.
@@ -133,7 +133,7 @@ class VectorRepository:
             ids=ids, conversation_ids=conversations, roles=role_column, created_us=epoch_column(times)
         )
         # A savepoint makes the batch all or nothing even inside a longer transaction.
-        with self.session.connection().begin_nested():
+        with self._work.connection().begin_nested():
             self.insert(columns, matrix)
         return n
 
@@ -187,7 +187,7 @@ class VectorRepository:
         """`search` for a checked query, k and filter: the in-memory index when it can answer for
         this transaction, else the store."""
         if self.index is not None:
-            hits = self.index.search(self.session.connection(), query, k, where)
+            hits = self.index.search(self._work.connection(), query, k, where)
             if hits is not None:
                 return hits
         return self._store().search(query, k, where)
@@ -197,7 +197,7 @@ class VectorRepository:
         return self._store().get(message_ids) if message_ids else {}
 
     def _store(self) -> VectorStore:
-        return store_for(self.session, self.space, approximate=self.approximate)
+        return store_for(self._work, self.space, approximate=self.approximate)
 
 
 def epoch_column(values: list[datetime]) -> npt.NDArray[np.int64]:
@@ -236,7 +236,7 @@ def _id_column(values: list[Any], what: str) -> npt.NDArray[np.int64]:
         raise ValidationError(f"a {what} is outside the 64-bit integer range") from None
 
 
-def store_for(session: Session, space: EmbeddingSpace, *, approximate: bool = False) -> VectorStore:
+def store_for(session: Work, space: EmbeddingSpace, *, approximate: bool = False) -> VectorStore:
     """The storage backend for `space` on the session's connection, chosen by dialect."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":

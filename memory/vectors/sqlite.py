@@ -3,6 +3,7 @@ message's vector with the message (ON DELETE CASCADE does not reach virtual tabl
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
 import numpy as np
@@ -10,7 +11,8 @@ import numpy.typing as npt
 from sqlalchemy.engine import Connection
 
 from memory.filters import SearchFilter
-from memory.identifiers import Fragment, conjunction, placeholders, sql, vector_table_name
+from memory.identifiers import Fragment, Identifier, conjunction, placeholders, sql, vector_table_name
+from memory.statements import driver_executemany
 from memory.vectors import vec0_chunks
 from memory.vectors.base import VectorColumns
 
@@ -109,12 +111,14 @@ class SqliteVecStore:
                 strict=True,
             )
             if bits is None:
-                self._connection.exec_driver_sql(self._sql(_INSERT), list(rows))
+                driver_executemany(self._connection, self._sql(_INSERT), list(rows))
             else:
                 with_bits = [(*row, code.tobytes()) for row, code in zip(rows, bits, strict=True)]
-                self._connection.exec_driver_sql(self._sql(_INSERT_WITH_BITS), with_bits)
-        self._connection.exec_driver_sql(
-            _LOG, [(self._space_id, first, "a", length) for first, length in id_runs(columns.ids)]
+                driver_executemany(self._connection, self._sql(_INSERT_WITH_BITS), with_bits)
+        driver_executemany(
+            self._connection,
+            _LOG,
+            [(self._space_id, first, "a", length) for first, length in id_runs(columns.ids)],
         )
 
     def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
@@ -167,9 +171,16 @@ class SqliteVecStore:
 
     def _sql(self, template: str, **fragments: Fragment) -> str:
         """A statement template of this module for this space's table."""
+        if not fragments:  # the fixed statements, made once per space (a chat turn writes two)
+            return _fixed_statement(template, self._table, self._dimensions, self._space_id)
         return sql(
             template, table=self._table, dimensions=self._dimensions, space_id=self._space_id, **fragments
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _fixed_statement(template: str, table: Identifier, dimensions: int, space_id: int) -> str:
+    return sql(template, table=table, dimensions=dimensions, space_id=space_id)
 
 
 def id_runs(ids: npt.NDArray[np.int64]) -> list[tuple[int, int]]:

@@ -34,6 +34,8 @@ lint: venv
 bench: venv
 	$(PY) bench/search.py
 	$(PY) bench/ingest.py
+	$(PY) bench/turn.py
+	$(PY) bench/bulk_calls.py --messages 100000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import hashlib
 import io
 import json
 import pstats
@@ -63,6 +64,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from agents import SQLiteSession
 
@@ -212,7 +214,90 @@ class BareTurns:
         self.connection.close()
 
 
-Contender = MemoryTurns | SessionTurns | BareTurns
+class MemorySqlTurns:
+    """memory's own statements of a turn (as bench/turn.py --show-sql prints them), replayed on one
+    raw pysqlite3 connection against a store memory made: the floor under memory's Python layers,
+    with the same schema, full-text trigger, vec0 table, vector log and pragmas."""
+
+    label = "memory-sql"
+
+    def __init__(self, path: Path, embedder: PoolEmbedder, history: list[str]) -> None:
+        made = MemoryTurns(path, embedder, history)
+        self.conversation_id, self.embedder = made.conversation_id, embedder
+        made.close()
+        import pysqlite3.dbapi2 as driver  # the driver memory uses here (it can load vec0)
+        import sqlite_vec
+
+        self.connection = driver.connect(path, isolation_level=None)
+        self.connection.enable_load_extension(True)
+        sqlite_vec.load(self.connection)
+        self.connection.enable_load_extension(False)
+        for pragma in ("foreign_keys=ON", "busy_timeout=5000", "cache_size=-32768", "journal_mode=WAL"):
+            self.connection.execute(f"PRAGMA {pragma}")
+        self.connection.execute("PRAGMA synchronous=NORMAL")
+        self.connection.execute("PRAGMA wal_autocheckpoint=8192")
+
+    def add(self, role: str, text: str) -> None:
+        db, conversation = self.connection, self.conversation_id
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        key = int(digest[:8], 16) - (1 << 31)
+        db.execute("SELECT id FROM conversations WHERE id = ?", (conversation,)).fetchall()
+        db.execute("SELECT content_hash, id FROM messages WHERE content_key IN (?) ORDER BY id", (key,))
+        vector = self.embedder.embed([text])[0]
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(
+            "SELECT id, model, dimensions, fingerprint FROM embedding_spaces WHERE is_active"
+        ).fetchall()
+        db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation))
+        message_id = db.execute(
+            "INSERT INTO messages (conversation_id, role, content, created_at, metadata, content_hash, "
+            "content_key) VALUES (?, ?, ?, ?, '{}', ?, ?)",
+            (conversation, role, text, now, digest, key),
+        ).lastrowid
+        db.execute(
+            "INSERT INTO message_vectors_1(message_id, conversation_id, role, created_at, embedding, "
+            "embedding_bits) VALUES (?, ?, ?, ?, ?, vec_bit(?))",
+            (
+                message_id,
+                conversation,
+                role,
+                0,
+                vector.tobytes(),
+                np.packbits(vector > 0, bitorder="little").tobytes(),
+            ),
+        )
+        db.execute(
+            "INSERT INTO vector_changes(space_id, message_id, op, run_length) VALUES (1, ?, 'a', 1)",
+            (message_id,),
+        )
+        db.execute("COMMIT")
+
+    def get(self) -> list[str]:
+        self.connection.execute("BEGIN")
+        rows = self.connection.execute(
+            "SELECT id, conversation_id, role, content, created_at, metadata, content_hash, content_key "
+            "FROM messages WHERE conversation_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            (self.conversation_id, LIMIT),
+        ).fetchall()
+        self.connection.execute("COMMIT")
+        return [row[3] for row in reversed(rows)]
+
+    def synchronous(self) -> int:
+        return int(self.connection.execute("PRAGMA synchronous").fetchone()[0])
+
+    def sqlite_version(self) -> str:
+        return str(self.connection.execute("SELECT sqlite_version()").fetchone()[0])
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _sign_bits(vector: Any) -> bytes:
+    return bytes(np.packbits(vector > 0, bitorder="little").tobytes())
+
+
+Contender = MemoryTurns | SessionTurns | BareTurns | MemorySqlTurns
 SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
 
@@ -282,6 +367,8 @@ async def open_contenders(
             contenders.append(MemoryTurns(path, embedder, history))
         elif name == "bare":
             contenders.append(BareTurns(path, history))
+        elif name == "memory-sql":
+            contenders.append(MemorySqlTurns(path, embedder, history))
         else:
             session = SessionTurns(path) if name == "session" else NormalSessionTurns(path)
             await session.fill(history)
@@ -456,8 +543,8 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=50, help="turns per contender before the next one")
     parser.add_argument(
         "--contenders",
-        default="memory,session,session-normal,bare",
-        help="comma-separated, from memory, session, session-normal, bare",
+        default="memory,session,session-normal,bare,memory-sql",
+        help="comma-separated, from memory, session, session-normal, bare, memory-sql",
     )
     parser.add_argument(
         "--count-turns", type=int, default=20, help="turns over which memory's SQL is counted"
@@ -466,7 +553,7 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile N turns of memory")
     args = parser.parse_args()
     names = [n.strip() for n in args.contenders.split(",") if n.strip()]
-    known = {"memory", "session", "session-normal", "bare"}
+    known = {"memory", "session", "session-normal", "bare", "memory-sql"}
     if not names or not set(names) <= known:
         parser.error(f"--contenders: choose from {sorted(known)}")
 

@@ -55,10 +55,9 @@ def insert_columns(
         return [int(new_id) for new_id in result.scalars()]
     if count == 1:
         statement, names = _statement(connection, table, list(columns))
-        row = []
-        for name in names:
-            process, value = bind_processor(table.c[name].type, connection.dialect), columns[name][0]
-            row.append(value if process is None else process(value))
+        process = _processors(connection, table, names)
+        values = [columns[name][0] for name in names]
+        row = [value if p is None else p(value) for value, p in zip(values, process, strict=True)]
         new_id = driver_execute(connection, statement, row).lastrowid
         return [int(new_id)]
     ids = allocate_ids(connection, table, count)
@@ -120,6 +119,22 @@ def bound_times(connection: Connection, column: sa.Column[Any], times: list[date
     """Times as `column`'s type binds them on this connection's dialect."""
     process = bind_processor(column.type, connection.dialect)
     return times if process is None else _bound(process, times)
+
+
+_Processor = Callable[[Any], Any] | None
+_processor_lists: dict[tuple[str, tuple[str, ...], str], list[_Processor]] = {}
+
+
+def _processors(
+    connection: Connection, table: sa.Table, names: list[str]
+) -> list[Callable[[Any], Any] | None]:
+    """The bind processors of `names`, in order, looked up once per table, columns and dialect."""
+    key = (table.name, tuple(names), connection.dialect.name)
+    found = _processor_lists.get(key)
+    if found is None:
+        found = [bind_processor(table.c[name].type, connection.dialect) for name in names]
+        _processor_lists[key] = found
+    return found
 
 
 def _statement(connection: Connection, table: sa.Table, keys: list[str]) -> tuple[str, list[str]]:

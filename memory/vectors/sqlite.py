@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from memory.filters import SearchFilter
 from memory.identifiers import Fragment, Identifier, conjunction, placeholders, sql, vector_table_name
-from memory.statements import driver_executemany
+from memory.statements import driver_execute, driver_executemany
 from memory.vectors import vec0_chunks
 from memory.vectors.base import VectorColumns
 
@@ -87,6 +87,9 @@ class SqliteVecStore:
         self._connection.exec_driver_sql(_FORGET, (self._space_id,))
 
     def insert(self, columns: VectorColumns, matrix: npt.NDArray[np.float32]) -> None:
+        if len(columns) == 1:  # a chat turn: plain values, no array work
+            self._insert_one(columns, matrix[0])
+            return
         bits = sign_bits(matrix) if self.has_bits else None
         ids = columns.ids.tolist()
         if len(ids) >= BULK_ROWS and vec0_chunks.layout_is_supported(self._connection, self._table):
@@ -120,6 +123,16 @@ class SqliteVecStore:
             _LOG,
             [(self._space_id, first, "a", length) for first, length in id_runs(columns.ids)],
         )
+
+    def _insert_one(self, columns: VectorColumns, vector: npt.NDArray[np.float32]) -> None:
+        message_id = int(columns.ids[0])
+        row = (message_id, int(columns.conversation_ids[0]), columns.roles[0], int(columns.created_us[0]))
+        if self.has_bits:
+            code = np.packbits(vector > 0, bitorder="little").tobytes()
+            driver_execute(self._connection, self._sql(_INSERT_WITH_BITS), (*row, vector.tobytes(), code))
+        else:
+            driver_execute(self._connection, self._sql(_INSERT), (*row, vector.tobytes()))
+        driver_execute(self._connection, _LOG, (self._space_id, message_id, "a", 1))
 
     def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
         conditions, values = where.vector_clauses("?")

@@ -12,6 +12,7 @@ of one facade call share it).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,10 @@ class Transactions:
         self._calls = threading.local()
         self._held: dict[threading.Thread, Connection] = {}
         self._lock = threading.Lock()
+        # A forked child must not use its parent's connections: it sets them aside (referenced, so
+        # nothing finalizes them) and starts a pool of its own (SQLAlchemy's advice for os.fork()).
+        self._pid = os.getpid()
+        self._inherited: list[Connection] = []
         # Threads that keep a connection: fewer than the pool holds, so the rest never starve.
         size = getattr(engine.pool, "size", None)
         self._holders = max(1, size() - 1) if engine.dialect.name == "sqlite" and callable(size) else 0
@@ -40,6 +45,7 @@ class Transactions:
         if getattr(self._calls, "connection", None) is not None:
             yield
             return
+        self._check_fork()
         with translate_database_errors("connect to the memory store"):
             held = self._held_connection()
             if held is not None:
@@ -83,6 +89,7 @@ class Transactions:
     def close(self) -> None:
         """Return the connections threads kept."""
         with self._lock:
+            self._forget_if_forked()
             held, self._held = list(self._held.values()), {}
         for connection in held:
             connection.close()
@@ -99,6 +106,7 @@ class Transactions:
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
+        self._check_fork()
         current: Connection | None = getattr(self._calls, "connection", None) or self._held_connection()
         if current is not None:
             yield current
@@ -112,9 +120,16 @@ class Transactions:
             return None
         thread = threading.current_thread()
         connection = self._held.get(thread)
-        if connection is not None and not connection.closed and not connection.invalidated:
+        if (
+            connection is not None
+            and not connection.closed
+            and not connection.invalidated
+            and self._pid == os.getpid()
+        ):
             return connection
         with self._lock:
+            if self._forget_if_forked():
+                connection = None
             for gone in [t for t in self._held if not t.is_alive()]:
                 self._held.pop(gone).close()
             if connection is not None:
@@ -123,3 +138,17 @@ class Transactions:
                 return None
             connection = self._held[thread] = self._engine.connect()
             return connection
+
+    def _check_fork(self) -> None:
+        if self._pid != os.getpid():
+            with self._lock:
+                self._forget_if_forked()
+
+    def _forget_if_forked(self) -> bool:
+        """In a forked child, set the parent's connections aside (never used, never closed)."""
+        if self._pid == os.getpid():
+            return False
+        self._inherited.extend(self._held.values())
+        self._held, self._pid = {}, os.getpid()
+        self._engine.dispose(close=False)
+        return True

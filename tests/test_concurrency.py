@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from typing import Any
@@ -111,3 +112,29 @@ def test_racing_get_or_create_gives_every_process_the_same_conversation(memory_u
             found = manager.find_conversation(key)
             assert found is not None and found.id == conversation_id
             assert len(manager.get_messages(conversation_id)) == PROCESSES * rounds // 10
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_leaves_its_parents_connections_alone(memory_url: str) -> None:
+    # Servers that fork workers after the application opened its store (gunicorn's preload) must not
+    # share SQLite or PostgreSQL connections across processes.
+    with MemoryManager(memory_url, embedder=FakeEmbedder(8)) as manager:
+        conversation = manager.create_conversation("forked")
+        manager.add_message(conversation.id, "user", "parent, before")  # the thread keeps a connection
+        kept = dict(manager._transactions._held)
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the child
+            code = 3
+            try:
+                manager.add_message(conversation.id, "user", "child")
+                contents = [m.content for m in manager.get_messages(conversation.id)]
+                ours = manager._transactions._held
+                shared = any(ours.get(thread) is connection for thread, connection in kept.items())
+                code = 0 if contents == ["parent, before", "child"] and not shared else 1
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        manager.add_message(conversation.id, "user", "parent, after")
+        contents = [m.content for m in manager.get_messages(conversation.id)]
+        assert contents == ["parent, before", "child", "parent, after"]

@@ -25,7 +25,8 @@ _Statement = sa.Select[Any] | sa.Update | sa.Insert | sa.Delete
 
 def driver_execute(connection: Connection, statement: str, parameters: Sequence[Any] = ()) -> Any:
     """Run SQL text on the DB-API connection of `connection` (inside its transaction) and return the
-    driver's cursor; a driver error is raised as SQLAlchemy's exception for it."""
+    driver's cursor; a driver error is raised as SQLAlchemy's exception for it. SQLite only (its
+    driver's `Connection.execute` shortcut)."""
     dbapi_connection = connection.connection.dbapi_connection
     assert dbapi_connection is not None
     try:

@@ -6,12 +6,15 @@ transaction starts here, in the engine's "begin" listener, with an explicit BEGI
 recorded on the connection at that moment, and read by whoever needs them:
 
 - the BEGIN mode: a writer's transaction starts with BEGIN IMMEDIATE (execution option
-  `BEGIN_OPTION`), so it holds the database's write lock from its first statement to its end. Code
+  `BEGIN_OPTION`, or `next_begin` for one transaction of a kept connection), so it holds the
+  database's write lock from its first statement to its end. Code
   that reads and then writes on the strength of what it read (`memory.ids.allocate_ids`) relies on
   it;
 - the driver's `total_changes` at BEGIN: a transaction has written when the count moved. The
   in-memory vector index answers only for transactions that have not, since its mirror reflects
   committed rows (`memory.vectors.index`).
+
+`Unit` is one facade transaction: the connection, with an ORM session joined to it on demand.
 """
 
 from __future__ import annotations

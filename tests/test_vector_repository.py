@@ -260,6 +260,23 @@ def test_delete_and_get(
         repository.delete(["1; DROP TABLE messages"])  # type: ignore[list-item]
 
 
+@pytest.mark.parametrize("count", [1, 32, 33, 700])
+def test_get_returns_exactly_the_stored_vectors_of_existing_ids(
+    corpus: tuple[VectorRepository, list[Message], npt.NDArray[np.float32]],
+    rng: np.random.Generator,
+    count: int,
+) -> None:
+    # Few ids are read by primary key, many from the chunks: both give the same answer.
+    repository, messages, vectors = corpus
+    positions = rng.choice(len(messages), size=count, replace=False).tolist()
+    missing = max(m.id for m in messages) + 1
+    wanted = [messages[i].id for i in positions] + [missing]
+    stored = repository.get(wanted)
+    assert set(stored) == {messages[i].id for i in positions}
+    for i in positions:
+        np.testing.assert_array_equal(stored[messages[i].id], vectors[i])
+
+
 def test_vector_rows_accept_numpy_ids(memory_session: Session) -> None:
     repository = VectorRepository(memory_session, active_space(memory_session))
     message = _one_message(memory_session)

@@ -72,6 +72,19 @@ _IDS_BY_KEY: Final = (
     .where(_MESSAGES.c.content_key.in_(sa.bindparam("keys", expanding=True)))
     .order_by(_MESSAGES.c.id)
 )
+_INSERT_ONE: Final = Prepared(
+    sa.insert(_MESSAGES)
+    .values(
+        conversation_id=sa.bindparam("conversation_id"),
+        role=sa.bindparam("role"),
+        content=sa.bindparam("content"),
+        metadata=sa.bindparam("metadata", type_=_MESSAGES.c.metadata.type),
+        created_at=sa.bindparam("created_at", type_=_MESSAGES.c.created_at.type),
+        content_hash=sa.bindparam("content_hash"),
+        content_key=sa.bindparam("content_key"),
+    )
+    .returning(_MESSAGES.c.id)
+)
 # The same on SQLite, run on the driver (see memory.statements): {marks} is placeholders().
 _IDS_BY_KEY_SQLITE: Final = "SELECT content_hash, id FROM messages WHERE content_key IN ({marks}) ORDER BY id"
 #: Ids per `IN (...)` list: far below SQLite's limit on bound parameters (32,766).
@@ -291,6 +304,20 @@ class ConversationRepository:
         """The content of the conversation's most recent message with `role`, if any."""
         found = _LATEST_TEXT.first(self._work.connection(), conversation_id=conversation_id, role=role)
         return None if found is None else str(found[0])
+
+    def insert_message(self, conversation_id: int, draft: MessageDraft, created_at: datetime) -> int:
+        """`insert_messages` for the one message of a chat turn; its new id."""
+        (new_id,) = _INSERT_ONE.rows(
+            self._work.connection(),
+            conversation_id=conversation_id,
+            role=draft.role,
+            content=draft.content,
+            metadata=draft.metadata,
+            created_at=created_at,
+            content_hash=draft.content_hash,
+            content_key=content_key(draft.content_hash),
+        )[0]
+        return int(new_id)
 
     def touch(self, conversation_id: int, when: datetime) -> None:
         """Set the conversation's `updated_at`; `NotFoundError` when it does not exist (so a write

@@ -14,16 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 
+from memory.bulk import detached
 from memory.conversations import ConversationRepository, MessageBatch, StoredMessages
+from memory.digests import content_key
 from memory.embedding.base import Embedder
 from memory.errors import EmbedderError, MemoryStoreError, ValidationError
-from memory.models import Conversation, EmbeddingSpace, utcnow
+from memory.models import Conversation, EmbeddingSpace, Message, utcnow
 from memory.transactions import Work
-from memory.validation import ConversationDraft, Matrix, MessageDraft, as_matrix, matrix_for
+from memory.validation import ConversationDraft, Matrix, MessageDraft, Vector, as_matrix, matrix_for
 from memory.vectors import VectorRepository
 from memory.vectors.base import VectorColumns
 from memory.vectors.repository import epoch_column
@@ -164,6 +167,48 @@ def write_conversations(
     ]
     write_messages(session, space, batches, matrix)
     return created
+
+
+def write_conversation_messages(
+    session: Work,
+    space: EmbeddingSpace,
+    conversation_id: int,
+    drafts: Sequence[MessageDraft],
+    matrix: Matrix,
+    when: datetime,
+) -> list[Message]:
+    """The messages of one conversation with their vectors (row i for draft i); those without a
+    time take `when`. One message, a chat turn's, goes the short way (`write_message`)."""
+    if len(drafts) == 1:
+        return [write_message(session, space, conversation_id, drafts[0], Vector(matrix[0]), when)]
+    batch = MessageBatch(conversation_id, drafts, when)
+    return write_messages(session, space, [batch], matrix).to_messages()
+
+
+def write_message(
+    session: Work,
+    space: EmbeddingSpace,
+    conversation_id: int,
+    draft: MessageDraft,
+    vector: Vector,
+    when: datetime,
+) -> Message:
+    """`write_messages` for the one message of a chat turn (without its time, it takes `when`),
+    from plain values: the same rows, without the batch's columns and arrays."""
+    created_at = draft.created_at or when
+    message_id = ConversationRepository(session).insert_message(conversation_id, draft, created_at)
+    VectorRepository(session, space).insert_one(message_id, conversation_id, draft.role, created_at, vector)
+    return detached(
+        Message,
+        id=message_id,
+        conversation_id=conversation_id,
+        role=draft.role,
+        content=draft.content,
+        meta=draft.metadata,
+        created_at=created_at,
+        content_hash=draft.content_hash,
+        content_key=content_key(draft.content_hash),
+    )
 
 
 def write_messages(

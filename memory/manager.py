@@ -14,14 +14,14 @@ import numpy.typing as npt
 from sqlalchemy.engine import Engine, make_url
 
 from memory import validation
-from memory.conversations import ConversationRepository, MessageBatch
+from memory.conversations import ConversationRepository
 from memory.embedding.base import Embedder
 from memory.embedding.sentence_transformer import SentenceTransformerEmbedder
 from memory.engine import DEFAULT_URL, create_engine
 from memory.errors import DuplicateError
 from memory.filters import SearchFilter
 from memory.gcpause import paused_for
-from memory.ingest import Pipeline, conversation_matrix, write_conversations, write_messages
+from memory.ingest import Pipeline, conversation_matrix, write_conversation_messages, write_conversations
 from memory.migration import ensure_schema
 from memory.models import Conversation, EmbeddingSpace, Message, utcnow
 from memory.recall import SCOPES, RecallScope, TokenCounter, approximate_tokens, recall_context
@@ -201,8 +201,7 @@ class MemoryManager:
             with paused_for(len(drafts)), self._writing() as session:
                 space, now = self._active(session), utcnow()
                 ConversationRepository(session).touch(conversation_id, now)
-                batch = MessageBatch(conversation_id, drafts, now)
-                return write_messages(session, space, [batch], matrix).to_messages()
+                return write_conversation_messages(session, space, conversation_id, drafts, matrix, now)
 
     def get_conversation(self, conversation_id: int) -> Conversation:
         """The conversation with its messages loaded."""

@@ -8,7 +8,6 @@ import threading
 import pytest
 
 import memory.ingest
-import memory.manager
 from memory import MemoryManager
 from memory.gcpause import collector_paused
 
@@ -53,14 +52,16 @@ def test_bulk_writes_run_with_the_collector_paused_and_single_turns_do_not(
     memory_manager: MemoryManager, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[bool] = []
-    original = memory.manager.write_messages
 
-    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(gc.isenabled())
-        return original(*args, **kwargs)
+    def spying(original):  # type: ignore[no-untyped-def]
+        def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+            seen.append(gc.isenabled())
+            return original(*args, **kwargs)
 
-    monkeypatch.setattr(memory.manager, "write_messages", spy)
-    monkeypatch.setattr(memory.ingest, "write_messages", spy)  # add_conversations' path
+        return spy
+
+    for name in ("write_messages", "write_message"):  # the batch path and a chat turn's
+        monkeypatch.setattr(memory.ingest, name, spying(getattr(memory.ingest, name)))
     conversation = memory_manager.create_conversation("bulk")
     memory_manager.add_messages(conversation.id, [{"role": "user", "content": f"m{i}"} for i in range(50)])
     memory_manager.add_message(conversation.id, "user", "one turn")

@@ -87,10 +87,15 @@ def test_a_failing_vector_write_rolls_back_the_messages(
     def broken_add_many(self: SqliteVecStore, *args: object) -> None:
         raise memory.DatabaseError("disk on fire")
 
-    monkeypatch.setattr(SqliteVecStore, "insert", broken_add_many)
-    monkeypatch.setattr(PgVectorStore, "insert", broken_add_many)
+    for store in (SqliteVecStore, PgVectorStore):  # the batch path and a chat turn's
+        monkeypatch.setattr(store, "insert", broken_add_many)
+        monkeypatch.setattr(store, "insert_one", broken_add_many)
     with pytest.raises(memory.DatabaseError):
         memory_manager.add_messages(conversation.id, [{"role": "user", "content": "lost"}])
+    with pytest.raises(memory.DatabaseError):
+        memory_manager.add_messages(
+            conversation.id, [{"role": "user", "content": f"lost {i}"} for i in range(3)]
+        )
     monkeypatch.undo()
     assert _table_counts(memory_manager) == (1, 0, 0)
 

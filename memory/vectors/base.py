@@ -36,6 +36,17 @@ class VectorStore(Protocol):
         error wrap the call in a savepoint)."""
         ...
 
+    def insert_one(
+        self,
+        message_id: int,
+        conversation_id: int,
+        role: str,
+        created_us: int,
+        vector: npt.NDArray[np.float32],
+    ) -> None:
+        """Store one row (a chat turn's), from plain values."""
+        ...
+
     def search(
         self, query: npt.NDArray[np.float32], k: int, where: SearchFilter
     ) -> list[tuple[int, float]]: ...

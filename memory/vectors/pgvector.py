@@ -110,6 +110,17 @@ class PgVectorStore:
         else:
             self._connection.exec_driver_sql(self._sql(_INSERT), rows)
 
+    def insert_one(
+        self,
+        message_id: int,
+        conversation_id: int,
+        role: str,
+        created_us: int,
+        vector: npt.NDArray[np.float32],
+    ) -> None:
+        row = (message_id, conversation_id, role, created_us, _vector_text(vector))
+        self._connection.exec_driver_sql(self._sql(_INSERT), row)
+
     def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
         filters, params = where.vector_clauses("%s")
         conditions = [_ALL, *filters]

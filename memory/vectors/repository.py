@@ -183,6 +183,12 @@ class VectorRepository:
         is the unit of all or nothing)."""
         self._store().insert(columns, matrix)
 
+    def insert_one(
+        self, message_id: int, conversation_id: int, role: str, created_at: datetime, vector: Vector
+    ) -> None:
+        """`insert` for the one row of a chat turn, from plain values."""
+        self._store().insert_one(message_id, conversation_id, role, epoch_microseconds(created_at), vector)
+
     def nearest(self, query: Vector, k: int, where: SearchFilter) -> list[tuple[int, float]]:
         """`search` for a checked query, k and filter: the in-memory index when it can answer for
         this transaction, else the store."""

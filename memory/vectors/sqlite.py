@@ -92,8 +92,9 @@ class SqliteVecStore:
         self._connection.exec_driver_sql(_FORGET, (self._space_id,))
 
     def insert(self, columns: VectorColumns, matrix: npt.NDArray[np.float32]) -> None:
-        if len(columns) == 1:  # a chat turn: plain values, no array work
-            self._insert_one(columns, matrix[0])
+        if len(columns) == 1:
+            row = (int(columns.ids[0]), int(columns.conversation_ids[0]), columns.roles[0])
+            self.insert_one(*row, int(columns.created_us[0]), matrix[0])
             return
         bits = sign_bits(matrix) if self.has_bits else None
         ids = columns.ids.tolist()
@@ -129,14 +130,21 @@ class SqliteVecStore:
             [(self._space_id, first, "a", length) for first, length in id_runs(columns.ids)],
         )
 
-    def _insert_one(self, columns: VectorColumns, vector: npt.NDArray[np.float32]) -> None:
-        message_id = int(columns.ids[0])
-        row = (message_id, int(columns.conversation_ids[0]), columns.roles[0], int(columns.created_us[0]))
+    def insert_one(
+        self,
+        message_id: int,
+        conversation_id: int,
+        role: str,
+        created_us: int,
+        vector: npt.NDArray[np.float32],
+    ) -> None:
+        """A chat turn's row: plain values, no array work."""
+        row = (message_id, conversation_id, role, created_us, vector.tobytes())
         if self.has_bits:
             code = np.packbits(vector > 0, bitorder="little").tobytes()
-            driver_execute(self._connection, self._sql(_INSERT_WITH_BITS), (*row, vector.tobytes(), code))
+            driver_execute(self._connection, self._sql(_INSERT_WITH_BITS), (*row, code))
         else:
-            driver_execute(self._connection, self._sql(_INSERT), (*row, vector.tobytes()))
+            driver_execute(self._connection, self._sql(_INSERT), row)
         driver_execute(self._connection, _LOG, (self._space_id, message_id, "a", 1))
 
     def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:

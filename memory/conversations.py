@@ -305,19 +305,20 @@ class ConversationRepository:
         found = _LATEST_TEXT.first(self._work.connection(), conversation_id=conversation_id, role=role)
         return None if found is None else str(found[0])
 
-    def insert_message(self, conversation_id: int, draft: MessageDraft, created_at: datetime) -> int:
-        """`insert_messages` for the one message of a chat turn; its new id."""
-        (new_id,) = _INSERT_ONE.rows(
-            self._work.connection(),
-            conversation_id=conversation_id,
-            role=draft.role,
-            content=draft.content,
-            metadata=draft.metadata,
-            created_at=created_at,
-            content_hash=draft.content_hash,
-            content_key=content_key(draft.content_hash),
-        )[0]
-        return int(new_id)
+    def insert_message(self, conversation_id: int, draft: MessageDraft, created_at: datetime) -> Message:
+        """`insert_messages` for the one message of a chat turn, returned detached."""
+        columns = {
+            "conversation_id": conversation_id,
+            "role": draft.role,
+            "content": draft.content,
+            "metadata": draft.metadata,
+            "created_at": created_at,
+            "content_hash": draft.content_hash,
+            "content_key": content_key(draft.content_hash),
+        }
+        (new_id,) = _INSERT_ONE.rows(self._work.connection(), **columns)[0]
+        columns["meta"] = columns.pop("metadata")
+        return detached(Message, id=int(new_id), **columns)
 
     def touch(self, conversation_id: int, when: datetime) -> None:
         """Set the conversation's `updated_at`; `NotFoundError` when it does not exist (so a write

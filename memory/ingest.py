@@ -19,9 +19,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from memory.bulk import detached
 from memory.conversations import ConversationRepository, MessageBatch, StoredMessages
-from memory.digests import content_key
 from memory.embedding.base import Embedder
 from memory.errors import EmbedderError, MemoryStoreError, ValidationError
 from memory.models import Conversation, EmbeddingSpace, Message, utcnow
@@ -196,19 +194,9 @@ def write_message(
     """`write_messages` for the one message of a chat turn (without its time, it takes `when`),
     from plain values: the same rows, without the batch's columns and arrays."""
     created_at = draft.created_at or when
-    message_id = ConversationRepository(session).insert_message(conversation_id, draft, created_at)
-    VectorRepository(session, space).insert_one(message_id, conversation_id, draft.role, created_at, vector)
-    return detached(
-        Message,
-        id=message_id,
-        conversation_id=conversation_id,
-        role=draft.role,
-        content=draft.content,
-        meta=draft.metadata,
-        created_at=created_at,
-        content_hash=draft.content_hash,
-        content_key=content_key(draft.content_hash),
-    )
+    message = ConversationRepository(session).insert_message(conversation_id, draft, created_at)
+    VectorRepository(session, space).insert_one(message.id, conversation_id, draft.role, created_at, vector)
+    return message
 
 
 def write_messages(

@@ -64,7 +64,11 @@ def insert_columns(
     statement, names = _statement(connection, table, ["id", *columns])
     if names[0] != "id":
         raise AssertionError(f"{table.name}: expected the id column first, got {names}")
-    values = [_bound_column(connection, table, name, columns[name]) for name in names[1:]]
+    processors = _processors(connection, table, names[1:])
+    values = [
+        columns[name] if p is None else _bound(p, columns[name])
+        for name, p in zip(names[1:], processors, strict=True)
+    ]
     bound_rows = list(zip(ids, *values, strict=True))
     if staged:
         _insert_staged(connection, table, names, bound_rows)
@@ -115,12 +119,6 @@ def _identity_layout(mapper: Any, given: frozenset[str]) -> tuple[tuple[str, ...
     return layout
 
 
-def bound_times(connection: Connection, column: sa.Column[Any], times: list[datetime]) -> list[Any]:
-    """Times as `column`'s type binds them on this connection's dialect."""
-    process = bind_processor(column.type, connection.dialect)
-    return times if process is None else _bound(process, times)
-
-
 _Processor = Callable[[Any], Any] | None
 _processor_lists: dict[tuple[str, tuple[str, ...], str], list[_Processor]] = {}
 
@@ -145,11 +143,6 @@ def _statement(connection: Connection, table: sa.Table, keys: list[str]) -> tupl
         compiled = sa.insert(table).compile(dialect=connection.dialect, column_keys=keys)
         found = _compiled[cache_key] = (str(compiled), list(compiled.positiontup or []))
     return found
-
-
-def _bound_column(connection: Connection, table: sa.Table, name: str, values: list[Any]) -> list[Any]:
-    process = bind_processor(table.c[name].type, connection.dialect)
-    return values if process is None else _bound(process, values)
 
 
 def _bound(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:

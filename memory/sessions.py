@@ -45,22 +45,12 @@ class Transactions:
         if getattr(self._calls, "connection", None) is not None:
             yield
             return
-        self._check_fork()
-        with translate_database_errors("connect to the memory store"):
-            held = self._held_connection()
-            if held is not None:
-                self._calls.connection = held
-                try:
-                    yield
-                finally:
-                    self._calls.connection = None
-                return
-            with self._engine.connect() as connection:
-                self._calls.connection = connection
-                try:
-                    yield
-                finally:
-                    self._calls.connection = None
+        with translate_database_errors("connect to the memory store"), self._connection() as connection:
+            self._calls.connection = connection
+            try:
+                yield
+            finally:
+                self._calls.connection = None
 
     @contextmanager
     def peeking(self) -> Iterator[Unit]:

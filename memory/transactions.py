@@ -31,7 +31,6 @@ BEGIN_OPTION: Final = "memory_begin"
 
 _BEGIN_STATEMENTS: Final = {"deferred": "BEGIN", "immediate": "BEGIN IMMEDIATE"}
 _CHANGES_AT_BEGIN: Final = "memory.changes_at_begin"
-_MODE: Final = "memory.begin_mode"
 _NEXT: Final = "memory.next_begin"
 
 BeginMode = Literal["deferred", "immediate"]
@@ -39,13 +38,11 @@ BeginMode = Literal["deferred", "immediate"]
 
 def begin(connection: Connection) -> None:
     """Start the connection's transaction in the mode asked for (`next_begin`, else its execution
-    options), and record what `has_written` and `holds_write_lock` need (the engine's "begin"
-    listener)."""
+    options), and record what `has_written` needs (the engine's "begin" listener)."""
     mode = connection.info.pop(_NEXT, None) or connection.get_execution_options().get(
         BEGIN_OPTION, "deferred"
     )
     driver_execute(connection, _BEGIN_STATEMENTS[mode])
-    connection.info[_MODE] = mode
     dbapi_connection = connection.connection.dbapi_connection
     if dbapi_connection is not None:
         connection.info[_CHANGES_AT_BEGIN] = dbapi_connection.total_changes
@@ -64,11 +61,6 @@ def has_written(connection: Connection) -> bool:
     dbapi_connection = connection.connection.dbapi_connection
     begun = connection.info.get(_CHANGES_AT_BEGIN)
     return begun is None or dbapi_connection is None or dbapi_connection.total_changes != begun
-
-
-def holds_write_lock(connection: Connection) -> bool:
-    """True when the transaction began with BEGIN IMMEDIATE (a `session_factory(write=True)` session)."""
-    return bool(connection.info.get(_MODE) == "immediate")
 
 
 class Unit:

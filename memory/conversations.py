@@ -20,7 +20,7 @@ from memory.bulk import detached, detached_rows, insert_columns
 from memory.digests import content_key
 from memory.errors import NotFoundError, translates_errors
 from memory.identifiers import placeholders, sql
-from memory.models import Conversation, Message, utcnow
+from memory.models import Conversation, EmbeddingSpace, Message, utcnow
 from memory.statements import Prepared, driver_execute
 from memory.transactions import Work, orm_session
 from memory.validation import (
@@ -39,6 +39,22 @@ _MESSAGES: Final = cast(sa.Table, Message.__table__)
 _TOUCH: Final = Prepared(
     sa.update(_CONVERSATIONS)
     .where(_CONVERSATIONS.c.id == sa.bindparam("touched_id"))
+    .values(updated_at=sa.bindparam("touched_at"))
+)
+_SPACES: Final = cast(sa.Table, EmbeddingSpace.__table__)
+# `_TOUCH` while the space bound as `space_*` is still the active one, exactly as the writer knows it.
+_TOUCH_WHILE_ACTIVE: Final = Prepared(
+    sa.update(_CONVERSATIONS)
+    .where(
+        _CONVERSATIONS.c.id == sa.bindparam("touched_id"),
+        sa.exists().where(
+            _SPACES.c.id == sa.bindparam("space_id"),
+            _SPACES.c.is_active,
+            _SPACES.c.model == sa.bindparam("space_model"),
+            _SPACES.c.dimensions == sa.bindparam("space_dimensions"),
+            _SPACES.c.fingerprint.is_not_distinct_from(sa.bindparam("space_fingerprint")),
+        ),
+    )
     .values(updated_at=sa.bindparam("touched_at"))
 )
 _EXISTS: Final = Prepared(
@@ -87,6 +103,19 @@ _INSERT_ONE: Final = Prepared(
 )
 # The same on SQLite, run on the driver (see memory.statements): {marks} is placeholders().
 _IDS_BY_KEY_SQLITE: Final = "SELECT content_hash, id FROM messages WHERE content_key IN ({marks}) ORDER BY id"
+# The same, from the row of one conversation: no row at all when that conversation does not exist.
+_IDS_BY_KEY_FROM: Final = (
+    sa.select(_MESSAGES.c.content_hash, _MESSAGES.c.id)
+    .select_from(
+        _CONVERSATIONS.outerjoin(_MESSAGES, _MESSAGES.c.content_key.in_(sa.bindparam("keys", expanding=True)))
+    )
+    .where(_CONVERSATIONS.c.id == sa.bindparam("conversation_id"))
+    .order_by(_MESSAGES.c.id)
+)
+_IDS_BY_KEY_FROM_SQLITE: Final = (
+    "SELECT m.content_hash, m.id FROM conversations AS c"
+    " LEFT JOIN messages AS m ON m.content_key IN ({marks}) WHERE c.id = ? ORDER BY m.id"
+)
 #: Ids per `IN (...)` list: far below SQLite's limit on bound parameters (32,766).
 _CHUNK: Final = 5000
 
@@ -326,6 +355,21 @@ class ConversationRepository:
         if _TOUCH.rowcount(self._work.connection(), touched_id=conversation_id, touched_at=when) != 1:
             raise _no_conversation(conversation_id)
 
+    def touch_while_active(self, conversation_id: int, when: datetime, space: EmbeddingSpace) -> bool:
+        """`touch`, in the same statement as a check that `space` is still the active embedding
+        space; False when nothing was touched (the conversation is gone or the active space changed:
+        the caller finds out which), so a chat turn's write checks both in one statement."""
+        changed = _TOUCH_WHILE_ACTIVE.rowcount(
+            self._work.connection(),
+            touched_id=conversation_id,
+            touched_at=when,
+            space_id=space.id,
+            space_model=space.model,
+            space_dimensions=space.dimensions,
+            space_fingerprint=space.fingerprint,
+        )
+        return changed == 1
+
     def messages_by_id(self, message_ids: list[int]) -> dict[int, Message]:
         found: dict[int, Message] = {}
         connection = self._work.connection()
@@ -335,23 +379,42 @@ class ConversationRepository:
             found.update((m.id, m) for m in detached_rows(Message, _MESSAGE_ATTRIBUTES, rows))
         return found
 
-    def ids_with_hashes(self, hashes: list[str]) -> dict[str, list[int]]:
-        """Ids of stored messages by content hash, for reusing their vectors."""
+    def ids_with_hashes(
+        self, hashes: list[str], *, require_conversation: int | None = None
+    ) -> dict[str, list[int]]:
+        """Ids of stored messages by content hash, for reusing their vectors. With
+        `require_conversation`, `NotFoundError` unless that conversation exists (the same statement
+        answers both: a chat turn's look-up before the model is one query)."""
         wanted = set(hashes)
         found: dict[str, list[int]] = {}
         keys = sorted({content_key(digest) for digest in wanted})
         connection = self._work.connection()
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
-            if connection.dialect.name == "sqlite":
-                statement = sql(_IDS_BY_KEY_SQLITE, marks=placeholders(len(chunk)))
-                rows = driver_execute(connection, statement, chunk).fetchall()
-            else:
-                rows = connection.execute(_IDS_BY_KEY, {"keys": chunk}).all()
+            rows = self._ids_by_key(connection, chunk, require_conversation if start == 0 else None)
             for digest, message_id in rows:
-                if digest in wanted:  # the key is a prefix: confirm on the whole digest
+                if digest in wanted and message_id is not None:  # a key is a prefix: confirm the digest
                     found.setdefault(digest, []).append(message_id)
         return found
+
+    def _ids_by_key(
+        self, connection: sa.Connection, keys: list[int], conversation_id: int | None
+    ) -> list[tuple[str | None, int | None]]:
+        """(hash, id) of the messages with these keys; read from `conversation_id`'s row when given
+        (`NotFoundError` when there is none; a row of NULLs when it exists but nothing matched)."""
+        if connection.dialect.name == "sqlite":
+            template = _IDS_BY_KEY_SQLITE if conversation_id is None else _IDS_BY_KEY_FROM_SQLITE
+            values: list[int] = keys if conversation_id is None else [*keys, conversation_id]
+            statement = sql(template, marks=placeholders(len(keys)))
+            rows = [(r[0], r[1]) for r in driver_execute(connection, statement, values).fetchall()]
+        elif conversation_id is None:
+            rows = [(r[0], r[1]) for r in connection.execute(_IDS_BY_KEY, {"keys": keys})]
+        else:
+            parameters = {"keys": keys, "conversation_id": conversation_id}
+            rows = [(r[0], r[1]) for r in connection.execute(_IDS_BY_KEY_FROM, parameters)]
+        if conversation_id is not None and not rows:
+            raise _no_conversation(conversation_id)
+        return rows
 
     def messages_after(self, last_id: int, limit: int) -> list[Message]:
         """Up to `limit` messages with ids above `last_id`, in id order (for walking every message)."""

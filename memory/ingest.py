@@ -55,9 +55,10 @@ class Pipeline:
         reused: dict[str, npt.NDArray[np.float32]] = {}
         if drafts or conversation_id is not None:
             with self.reading() as session:
-                if conversation_id is not None:
+                if drafts:
+                    reused = reusable_vectors(session, space, drafts, require_conversation=conversation_id)
+                elif conversation_id is not None:
                     ConversationRepository(session).require(conversation_id)
-                reused = reusable_vectors(session, space, drafts) if drafts else {}
         return vectors_for(drafts, reused, self.embed, self.embedder.dimensions)
 
 
@@ -81,10 +82,18 @@ def embed_checked(embedder: Embedder, texts: list[str]) -> Matrix:
 
 
 def reusable_vectors(
-    session: Work, space: EmbeddingSpace, drafts: Sequence[MessageDraft]
+    session: Work,
+    space: EmbeddingSpace,
+    drafts: Sequence[MessageDraft],
+    *,
+    require_conversation: int | None = None,
 ) -> dict[str, npt.NDArray[np.float32]]:
-    """Stored vectors of `space` for the drafts' contents, by content hash (where one exists)."""
-    by_hash = ConversationRepository(session).ids_with_hashes(list({d.content_hash for d in drafts}))
+    """Stored vectors of `space` for the drafts' contents, by content hash (where one exists); with
+    `require_conversation`, `NotFoundError` unless that conversation exists (the same query)."""
+    hashes = list({d.content_hash for d in drafts})
+    by_hash = ConversationRepository(session).ids_with_hashes(
+        hashes, require_conversation=require_conversation
+    )
     if not by_hash:
         return {}
     stored = VectorRepository(session, space).fetch([ids[0] for ids in by_hash.values()])

@@ -199,8 +199,10 @@ class MemoryManager:
             else:
                 matrix = self._pipeline.vectors(drafts, self._space, conversation_id=conversation_id)
             with paused_for(len(drafts)), self._writing() as session:
-                space, now = self._active(session), utcnow()
-                ConversationRepository(session).touch(conversation_id, now)
+                conversations, space, now = ConversationRepository(session), self._space, utcnow()
+                if not conversations.touch_while_active(conversation_id, now, space):
+                    space = self._active(session)
+                    conversations.touch(conversation_id, now)
                 return write_conversation_messages(session, space, conversation_id, drafts, matrix, now)
 
     def get_conversation(self, conversation_id: int) -> Conversation:
@@ -215,7 +217,7 @@ class MemoryManager:
 
     def get_messages(self, conversation_id: int, *, limit: int | None = None) -> list[Message]:
         """A conversation's messages in chronological order; with `limit`, the most recent ones."""
-        with self._reading() as session:
+        with self._transactions.peeking() as session:  # one SELECT (a second only when it finds none)
             return ConversationRepository(session).messages(conversation_id, limit=limit)
 
     def delete_conversation(self, conversation_id: int) -> None:

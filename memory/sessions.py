@@ -54,9 +54,10 @@ class Transactions:
 
     @contextmanager
     def peeking(self) -> Iterator[Unit]:
-        """Reads whose answers are advisory (checked again by the write that follows), each statement
-        on its own, with no transaction held around them: on SQLite, no BEGIN and COMMIT to pay for.
-        Whatever SQLAlchemy begins on its own is rolled back at the end."""
+        """Reads that need no snapshot, each statement on its own with no transaction held around
+        them (on SQLite, no BEGIN and COMMIT to pay for): advisory look-ups that the write which
+        follows checks again, and answers that one statement gives. Whatever SQLAlchemy begins on
+        its own is rolled back at the end."""
         with translate_database_errors("read the memory store"), self._connection() as connection:
             unit = Unit(connection)
             try:

@@ -461,3 +461,44 @@ def test_get_or_create_takes_the_winners_conversation_when_it_loses_a_race(
     again = memory_manager.get_or_create_conversation("ext-7", title="loser")
     assert (again.id, again.title) == (first.id, "first")
     assert memory_manager.stats()["conversations"] == 1
+
+
+def test_a_write_after_another_manager_reindexed_the_store_follows_or_refuses_the_new_space(
+    memory_url: str,
+) -> None:
+    """A chat turn checks the active space inside its UPDATE of the conversation; when another
+    manager changed it, the turn learns that in the same transaction and refuses, writing nothing;
+    once the store is back on the writer's model, its turns go through again."""
+    writer = MemoryManager(memory_url, embedder=FakeEmbedder(64))
+    other = MemoryManager(memory_url, embedder=FakeEmbedder(64))
+    try:
+        conversation = writer.create_conversation()
+        writer.add_message(conversation.id, "user", "before")
+        other.reindex(FakeEmbedder(64, name="same-shape"), batch_size=10)
+        with pytest.raises(memory.EmbeddingSpaceError, match="reindexed by another process"):
+            writer.add_message(conversation.id, "user", "refused")
+        assert [m.content for m in writer.get_messages(conversation.id)] == ["before"]
+
+        other.reindex(FakeEmbedder(64), batch_size=10)  # back to the writer's space
+        stored = writer.add_message(conversation.id, "user", "after")
+        (active,) = [s for s in writer.spaces() if s.active]
+        assert (active.id, active.vectors) == (1, 2)
+        assert writer.search("after", k=1)[0].message.id == stored.id
+    finally:
+        writer.close()
+        other.close()
+
+
+def test_a_turn_into_a_missing_conversation_is_not_found_before_the_model_runs(
+    memory_manager: MemoryManager,
+) -> None:
+    embedder = memory_manager.embedder
+    assert isinstance(embedder, FakeEmbedder)
+    before = embedder.texts_embedded
+    with pytest.raises(memory.NotFoundError, match="no conversation with id 999"):
+        memory_manager.add_message(999, "user", "nowhere")
+    existing = memory_manager.create_conversation().id
+    memory_manager.add_message(existing, "user", "somewhere")
+    with pytest.raises(memory.NotFoundError, match="no conversation with id 999"):
+        memory_manager.add_message(999, "user", "somewhere")  # content already stored: same answer
+    assert embedder.texts_embedded == before + 1

@@ -16,9 +16,12 @@ from memory.errors import (
     SchemaError,
     ValidationError,
 )
+from memory.lifecycle.forget import ForgetReport
 from memory.manager import MemoryManager
 from memory.migration import downgrade, upgrade
 from memory.models import Base, Conversation, EmbeddingSpace, Message
+from memory.owners import Owner
+from memory.scope import MemoryScope
 from memory.search import SEARCH_MODES, SearchHit, SearchMode
 from memory.spaces import SpaceInfo
 from memory.vectors import VectorRepository, VectorRow
@@ -37,11 +40,14 @@ __all__ = [
     "EmbeddingSpaceError",
     "ExtensionError",
     "FakeEmbedder",
+    "ForgetReport",
     "IntegrityViolationError",
     "MemoryManager",
+    "MemoryScope",
     "MemoryStoreError",
     "Message",
     "NotFoundError",
+    "Owner",
     "SchemaError",
     "SearchHit",
     "SearchMode",

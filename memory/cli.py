@@ -3,7 +3,8 @@
 Exit status: 0 on success, 2 on usage errors, 1 on any other error, reported as one line on stderr.
 The database URL comes from --db, else MEMORY_DATABASE_URL, else sqlite:///memory.db. An existing
 store is opened with the model of its active embedding space; --model (or, for a new store,
-MEMORY_MODEL) chooses the model.
+MEMORY_MODEL) chooses the model. --user (and --agent), before or after the command, make every
+command act as that user (and agent of theirs): it sees and makes only their memory.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from sqlalchemy.engine import Engine
 from memory.embedding.resolve import embedder_for
 from memory.embedding.sentence_transformer import DEFAULT_MODEL
 from memory.engine import DEFAULT_URL, create_engine, session_factory
-from memory.errors import MemoryStoreError
+from memory.errors import MemoryStoreError, ValidationError
 from memory.export import export_jsonl
+from memory.facade import MemoryFacade
 from memory.importers import FORMATS, import_file
 from memory.manager import MemoryManager
 from memory.migration import current_revision, downgrade, head_revision, upgrade
@@ -81,9 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model", default=None, help=f"embedding model of a new store (default: {DEFAULT_MODEL})"
     )
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _scope_options(parser, default=None)
+    # The same options after the command too (`memory search --user alice ...`).
+    scoped = argparse.ArgumentParser(add_help=False)
+    _scope_options(scoped, default=argparse.SUPPRESS)
+    commands = _ScopedCommands(parser.add_subparsers(title="commands", metavar="COMMAND"), scoped)
 
-    db = commands.add_parser("db", help="schema migrations").add_subparsers(
+    db = commands.plain.add_parser("db", help="schema migrations").add_subparsers(
         title="db commands", metavar="ACTION"
     )
     up = db.add_parser("upgrade", help="upgrade the schema (default: to the newest revision)")
@@ -116,8 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     search.set_defaults(handler=_search)
 
-    conversations = commands.add_parser("conversations", help="list or show conversations").add_subparsers(
-        title="conversations commands", metavar="ACTION"
+    conversations = _ScopedCommands(
+        commands.plain.add_parser("conversations", help="list or show conversations").add_subparsers(
+            title="conversations commands", metavar="ACTION"
+        ),
+        scoped,
     )
     listing = conversations.add_parser("list", help="most recently updated first")
     listing.add_argument("--limit", type=_positive_int, default=50)
@@ -127,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("id", type=_positive_int)
     show.set_defaults(handler=_conversations_show)
 
-    export = commands.add_parser("export", help="write every conversation as JSON lines")
+    export = commands.add_parser("export", help="write every conversation (of the scope) as JSON lines")
     export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
     export.set_defaults(handler=_export)
 
@@ -135,13 +144,39 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(handler=_stats)
 
-    reindex = commands.add_parser("reindex", help="embed every message with another model and switch to it")
+    forget = commands.add_parser(
+        "forget", help="delete a user's, agent's or conversation's memory for good (asks first)"
+    )
+    forget.add_argument("--conversation", type=_positive_int, help="only this conversation")
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    forget.set_defaults(handler=_forget)
+
+    reindex = commands.plain.add_parser(
+        "reindex", help="embed every message with another model and switch to it"
+    )
     reindex.add_argument(
         "--model", dest="target_model", required=True, help="model name or path (or fake:<dims>)"
     )
     reindex.add_argument("--batch-size", type=_positive_int, default=256)
     reindex.set_defaults(handler=_reindex)
     return parser
+
+
+def _scope_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    parser.add_argument("--user", default=default, help="act as this user: see and make only their memory")
+    parser.add_argument("--agent", default=default, help="with --user: only this agent of theirs")
+
+
+class _ScopedCommands:
+    """Subcommands that take the scope options after their name too."""
+
+    def __init__(self, commands: Any, scoped: argparse.ArgumentParser) -> None:
+        self.plain = commands
+        self._scoped = scoped
+
+    def add_parser(self, name: str, **options: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = self.plain.add_parser(name, parents=[self._scoped], **options)
+        return parser
 
 
 # -- opening the store -------------------------------------------------------------------------------
@@ -171,8 +206,16 @@ class _Store:
             active = SpaceRepository(session).active()
             return active.model if active.fingerprint is not None else None
 
-    def __enter__(self) -> MemoryManager:
-        return self.manager
+    def __enter__(self) -> _Store:
+        return self
+
+    def memory(self, args: argparse.Namespace) -> MemoryFacade:
+        """The manager, or with --user (and --agent) that user's scope."""
+        if args.user is None:
+            if args.agent is not None:
+                raise ValidationError("--agent needs --user")
+            return self.manager
+        return self.manager.scoped(args.user, args.agent)
 
     def __exit__(self, *exc_info: object) -> None:
         self.manager.close()
@@ -224,9 +267,10 @@ def _db_current(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         return _fail(f"no such file: {args.file}")
-    with _Store(args) as manager:
+    with _Store(args) as store:
+        memory = store.memory(args)
         bar = _ProgressBar(sys.stderr, label=f"importing {args.file.name}")
-        summary = import_file(manager, args.file, format=args.format, strict=args.strict, progress=bar.update)
+        summary = import_file(memory, args.file, format=args.format, strict=args.strict, progress=bar.update)
         bar.close()
     for problem in summary.problems:
         print(f"memory: skipped {problem}", file=sys.stderr)
@@ -238,8 +282,8 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    with _Store(args) as manager:
-        hits = manager.search(
+    with _Store(args) as store:
+        hits = store.memory(args).search(
             args.query, args.k, mode=args.mode, conversation_id=args.conversation, roles=args.role
         )
     if args.json:
@@ -267,8 +311,8 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _conversations_list(args: argparse.Namespace) -> int:
-    with _Store(args) as manager:
-        conversations = manager.list_conversations(limit=args.limit, offset=args.offset)
+    with _Store(args) as store:
+        conversations = store.memory(args).list_conversations(limit=args.limit, offset=args.offset)
     _print_table(
         ["id", "updated", "title"],
         [[str(c.id), _when(c.updated_at), c.title or "(untitled)"] for c in conversations],
@@ -277,8 +321,8 @@ def _conversations_list(args: argparse.Namespace) -> int:
 
 
 def _conversations_show(args: argparse.Namespace) -> int:
-    with _Store(args) as manager:
-        conversation = manager.get_conversation(args.id)
+    with _Store(args) as store:
+        conversation = store.memory(args).get_conversation(args.id)
     title = conversation.title or "(untitled)"
     print(f"# {title}  (id {conversation.id}, {len(conversation.messages)} messages)")
     for message in conversation.messages:
@@ -288,18 +332,19 @@ def _conversations_show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    with _Store(args) as manager, session_factory(manager.engine)() as session:
+    with _Store(args) as store:
+        memory = store.memory(args)
         if args.output is None:
-            count = export_jsonl(session, sys.stdout)
+            count = export_jsonl(memory, sys.stdout)
         else:
-            count = _write_atomically(args.output, lambda out: export_jsonl(session, out))
+            count = _write_atomically(args.output, lambda out: export_jsonl(memory, out))
     print(f"exported {count} conversations", file=sys.stderr)
     return 0
 
 
 def _stats(args: argparse.Namespace) -> int:
-    with _Store(args) as manager:
-        stats = manager.stats()
+    with _Store(args) as store:
+        stats = store.memory(args).stats()
     if args.json:
         print(json.dumps(stats))
         return 0
@@ -311,10 +356,37 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _forget(args: argparse.Namespace) -> int:
+    if args.user is None and args.conversation is None:
+        return _fail("forget needs --user (and optionally --agent) or --conversation")
+    with _Store(args) as store:
+        memory = store.memory(args)
+        if args.conversation is not None:
+            conversation = memory.get_conversation(args.conversation)
+            what = f"conversation {conversation.id} ({len(conversation.messages)} messages)"
+        else:
+            counts = memory.stats()
+            agent = f", agent {args.agent!r}" if args.agent is not None else ""
+            sizes = f"{counts['conversations']} conversations, {counts['messages']} messages"
+            what = f"user {args.user!r}{agent} ({sizes})"
+        if not args.yes:
+            print(
+                f"forget {what} for good? This cannot be undone. [y/N] ", end="", file=sys.stderr, flush=True
+            )
+            if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+                return _fail("nothing forgotten (not confirmed)")
+        report = memory.forget(conversation_id=args.conversation)
+    erased = "; the bytes are overwritten and the WAL checkpointed" if report.erased else ""
+    print(f"forgot {report.conversations} conversations and {report.messages} messages{erased}")
+    return 0
+
+
 def _reindex(args: argparse.Namespace) -> int:
     target = embedder_for(args.target_model)
-    with _Store(args) as manager:
-        info = manager.reindex(target, batch_size=args.batch_size)
+    if args.user is not None or args.agent is not None:
+        return _fail("reindex works on the whole store: leave out --user and --agent")
+    with _Store(args) as store:
+        info = store.manager.reindex(target, batch_size=args.batch_size)
     print(f"space #{info.id} ({info.model}, {info.dimensions} dims) is active with {info.vectors} vectors")
     return 0
 

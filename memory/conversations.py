@@ -21,6 +21,7 @@ from memory.digests import content_key
 from memory.errors import NotFoundError, translates_errors
 from memory.identifiers import placeholders, sql
 from memory.models import Conversation, EmbeddingSpace, Message, utcnow
+from memory.owners import EVERYONE, Owner, owned
 from memory.statements import Prepared, driver_execute
 from memory.transactions import Work, orm_session
 from memory.validation import (
@@ -36,10 +37,13 @@ from memory.validation import (
 
 _CONVERSATIONS: Final = cast(sa.Table, Conversation.__table__)
 _MESSAGES: Final = cast(sa.Table, Message.__table__)
+_OWNED_BY: Final = (_CONVERSATIONS.c.user_id, _CONVERSATIONS.c.agent_id)
+# Statements prepared once carry the repository's owner as `owner_user` and `owner_agent`.
 _TOUCH: Final = Prepared(
     sa.update(_CONVERSATIONS)
-    .where(_CONVERSATIONS.c.id == sa.bindparam("touched_id"))
+    .where(_CONVERSATIONS.c.id == sa.bindparam("touched_id"), owned(_CONVERSATIONS))
     .values(updated_at=sa.bindparam("touched_at"))
+    .returning(*_OWNED_BY)
 )
 _SPACES: Final = cast(sa.Table, EmbeddingSpace.__table__)
 # `_TOUCH` while the space bound as `space_*` is still the active one, exactly as the writer knows it.
@@ -47,6 +51,7 @@ _TOUCH_WHILE_ACTIVE: Final = Prepared(
     sa.update(_CONVERSATIONS)
     .where(
         _CONVERSATIONS.c.id == sa.bindparam("touched_id"),
+        owned(_CONVERSATIONS),
         sa.exists().where(
             _SPACES.c.id == sa.bindparam("space_id"),
             _SPACES.c.is_active,
@@ -56,14 +61,21 @@ _TOUCH_WHILE_ACTIVE: Final = Prepared(
         ),
     )
     .values(updated_at=sa.bindparam("touched_at"))
+    .returning(*_OWNED_BY)
 )
 _EXISTS: Final = Prepared(
-    sa.select(_CONVERSATIONS.c.id).where(_CONVERSATIONS.c.id == sa.bindparam("conversation_id"))
+    sa.select(_CONVERSATIONS.c.id).where(
+        _CONVERSATIONS.c.id == sa.bindparam("conversation_id"), owned(_CONVERSATIONS)
+    )
+)
+# The conversation bound as `conversation_id` is the owner's (a constant subquery: evaluated once).
+_OWNED_CONVERSATION: Final = sa.exists().where(
+    _CONVERSATIONS.c.id == sa.bindparam("conversation_id"), owned(_CONVERSATIONS)
 )
 #: The attributes of `Message` in the order of the columns of `messages`.
 _MESSAGE_ATTRIBUTES: Final = tuple(Message.__mapper__.get_property_by_column(c).key for c in _MESSAGES.c)
 _OF_CONVERSATION: Final = sa.select(*_MESSAGES.c).where(
-    _MESSAGES.c.conversation_id == sa.bindparam("conversation_id")
+    _MESSAGES.c.conversation_id == sa.bindparam("conversation_id"), _OWNED_CONVERSATION
 )
 _ALL_MESSAGES: Final = Prepared(_OF_CONVERSATION.order_by(_MESSAGES.c.created_at, _MESSAGES.c.id))
 _LATEST_MESSAGES: Final = Prepared(
@@ -76,6 +88,7 @@ _LATEST_TEXT: Final = Prepared(
     .where(
         _MESSAGES.c.conversation_id == sa.bindparam("conversation_id"),
         _MESSAGES.c.role == sa.bindparam("role"),
+        _OWNED_CONVERSATION,
     )
     .order_by(_MESSAGES.c.created_at.desc(), _MESSAGES.c.id.desc())
     .limit(1)
@@ -121,11 +134,13 @@ _CHUNK: Final = 5000
 
 
 class MessageBatch(NamedTuple):
-    """Validated messages for one conversation; those without a time get `default_time`."""
+    """Validated messages for one conversation (stored with `owner`); those without a time get
+    `default_time`."""
 
     conversation_id: int
     drafts: Sequence[MessageDraft]
     default_time: datetime
+    owner: Owner = EVERYONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,16 +173,29 @@ class StoredMessages:
 
 @translates_errors("conversations")
 class ConversationRepository:
-    """Conversations and messages inside `session`'s transaction; unknown ids raise `NotFoundError`."""
+    """Conversations and messages inside `session`'s transaction; unknown ids raise `NotFoundError`.
 
-    def __init__(self, session: Work, *, max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES) -> None:
+    With `owner`, the repository sees only that owner's conversations (and their messages): any
+    other id is unknown, exactly as one that does not exist, and what it creates belongs to the
+    owner (its `user_id` and `agent_id`; `None` stores none).
+    """
+
+    def __init__(
+        self, session: Work, *, owner: Owner = EVERYONE, max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES
+    ) -> None:
         self._work = session
+        self.owner = owner
         self.max_content_bytes = max_content_bytes
 
     @property
     def session(self) -> Session:
         """The ORM session the repository works in."""
         return orm_session(self._work)
+
+    @property
+    def work(self) -> Work:
+        """The transaction the repository works in."""
+        return self._work
 
     # -- raw arguments, checked here ------------------------------------------------------------------
 
@@ -190,7 +218,7 @@ class ConversationRepository:
         conversation_id = check_id(conversation_id, "conversation_id")
         options = [selectinload(Conversation.messages)] if with_messages else []
         conversation = self.session.get(Conversation, conversation_id, options=options)
-        if conversation is None:
+        if conversation is None or not self.owner.owns(conversation.user_id, conversation.agent_id):
             raise _no_conversation(conversation_id)
         return conversation
 
@@ -198,6 +226,7 @@ class ConversationRepository:
         """Conversations, most recently updated first."""
         query = (
             sa.select(Conversation)
+            .where(*self.owner.conversation_clauses(Conversation))
             .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
             .limit(check_count(limit, "limit"))
             .offset(check_count(offset, "offset"))
@@ -212,7 +241,7 @@ class ConversationRepository:
     def get_message(self, message_id: int) -> Message:
         message_id = check_id(message_id, "message_id")
         message = self.session.get(Message, message_id)
-        if message is None:
+        if message is None or (self.owner.restricts and not self._owns(message.conversation_id)):
             raise NotFoundError(f"no message with id {message_id}")
         return message
 
@@ -229,10 +258,14 @@ class ConversationRepository:
         self.session.flush()
 
     def count(self) -> int:
-        return int(self.session.scalar(sa.select(sa.func.count()).select_from(Conversation)) or 0)
+        query = sa.select(sa.func.count()).select_from(Conversation)
+        return int(self.session.scalar(query.where(*self.owner.conversation_clauses(Conversation))) or 0)
 
     def count_messages(self) -> int:
-        return int(self.session.scalar(sa.select(sa.func.count()).select_from(Message)) or 0)
+        query = sa.select(sa.func.count()).select_from(Message)
+        if self.owner.restricts:
+            query = query.join(Conversation).where(*self.owner.conversation_clauses(Conversation))
+        return int(self.session.scalar(query) or 0)
 
     # -- values made by memory.validation (or read from the database), trusted -----------------------
 
@@ -252,6 +285,8 @@ class ConversationRepository:
             "title": [draft.title for draft in drafts],
             "metadata": [draft.metadata for draft in drafts],
             "source_id": [draft.source_id for draft in drafts],
+            "user_id": [self.owner.user_id] * len(drafts),
+            "agent_id": [self.owner.agent_id] * len(drafts),
             "created_at": created,
             "updated_at": updated,
         }
@@ -263,6 +298,8 @@ class ConversationRepository:
                 title=draft.title,
                 meta=draft.metadata,
                 source_id=draft.source_id,
+                user_id=self.owner.user_id,
+                agent_id=self.owner.agent_id,
                 created_at=created_at,
                 updated_at=updated_at,
             )
@@ -277,7 +314,7 @@ class ConversationRepository:
         drafts: list[MessageDraft] = []
         conversation_ids: list[int] = []
         times: list[datetime] = []
-        for conversation_id, conversation_drafts, default_time in batches:
+        for conversation_id, conversation_drafts, default_time, _ in batches:
             drafts += conversation_drafts
             conversation_ids += [conversation_id] * len(conversation_drafts)
             times += [draft.created_at or default_time for draft in conversation_drafts]
@@ -305,8 +342,14 @@ class ConversationRepository:
         return StoredMessages(ids, conversation_ids, times, drafts, keys)
 
     def by_source(self, source_id: str) -> Conversation | None:
+        """The conversation with this source id among those made with exactly this owner (source
+        ids are unique per user and agent, through the index on these very expressions)."""
         return self.session.scalars(
-            sa.select(Conversation).where(Conversation.source_id == source_id)
+            sa.select(Conversation).where(
+                sa.func.coalesce(Conversation.user_id, "") == (self.owner.user_id or ""),
+                sa.func.coalesce(Conversation.agent_id, "") == (self.owner.agent_id or ""),
+                Conversation.source_id == source_id,
+            )
         ).one_or_none()
 
     # The methods below run Core statements on the session's connection: a chat turn calls them, and
@@ -315,23 +358,25 @@ class ConversationRepository:
 
     def require(self, conversation_id: int) -> None:
         """`NotFoundError` unless the conversation exists."""
-        if _EXISTS.first(self._work.connection(), conversation_id=conversation_id) is None:
+        if not self._owns(conversation_id):
             raise _no_conversation(conversation_id)
 
     def window(self, conversation_id: int, limit: int | None) -> list[Message]:
         """The conversation's messages in chronological order; with `limit`, the most recent ones."""
-        connection = self._work.connection()
+        connection, owner = self._work.connection(), self.owner.bound()
         if limit is None:
-            rows = _ALL_MESSAGES.rows(connection, conversation_id=conversation_id)
+            rows = _ALL_MESSAGES.rows(connection, conversation_id=conversation_id, **owner)
         else:
-            rows = _LATEST_MESSAGES.rows(connection, conversation_id=conversation_id, limit=limit)[::-1]
+            rows = _LATEST_MESSAGES.rows(connection, conversation_id=conversation_id, limit=limit, **owner)
+            rows.reverse()
         if not rows:  # no messages, or no conversation
             self.require(conversation_id)
         return detached_rows(Message, _MESSAGE_ATTRIBUTES, rows)
 
     def latest_text(self, conversation_id: int, role: str) -> str | None:
         """The content of the conversation's most recent message with `role`, if any."""
-        found = _LATEST_TEXT.first(self._work.connection(), conversation_id=conversation_id, role=role)
+        connection, owner = self._work.connection(), self.owner.bound()
+        found = _LATEST_TEXT.first(connection, conversation_id=conversation_id, role=role, **owner)
         return None if found is None else str(found[0])
 
     def insert_message(self, conversation_id: int, draft: MessageDraft, created_at: datetime) -> Message:
@@ -349,17 +394,20 @@ class ConversationRepository:
         columns["meta"] = columns.pop("metadata")
         return detached(Message, id=int(new_id), **columns)
 
-    def touch(self, conversation_id: int, when: datetime) -> None:
+    def touch(self, conversation_id: int, when: datetime) -> Owner:
         """Set the conversation's `updated_at`; `NotFoundError` when it does not exist (so a write
-        transaction learns that in the statement it needs anyway)."""
-        if _TOUCH.rowcount(self._work.connection(), touched_id=conversation_id, touched_at=when) != 1:
+        transaction learns that in the statement it needs anyway). Returns whose it is."""
+        connection, owner = self._work.connection(), self.owner.bound()
+        touched = _TOUCH.first(connection, touched_id=conversation_id, touched_at=when, **owner)
+        if touched is None:
             raise _no_conversation(conversation_id)
+        return Owner(*touched)
 
-    def touch_while_active(self, conversation_id: int, when: datetime, space: EmbeddingSpace) -> bool:
+    def touch_while_active(self, conversation_id: int, when: datetime, space: EmbeddingSpace) -> Owner | None:
         """`touch`, in the same statement as a check that `space` is still the active embedding
-        space; False when nothing was touched (the conversation is gone or the active space changed:
+        space; None when nothing was touched (the conversation is gone or the active space changed:
         the caller finds out which), so a chat turn's write checks both in one statement."""
-        changed = _TOUCH_WHILE_ACTIVE.rowcount(
+        touched = _TOUCH_WHILE_ACTIVE.first(
             self._work.connection(),
             touched_id=conversation_id,
             touched_at=when,
@@ -367,24 +415,41 @@ class ConversationRepository:
             space_model=space.model,
             space_dimensions=space.dimensions,
             space_fingerprint=space.fingerprint,
+            **self.owner.bound(),
         )
-        return changed == 1
+        return None if touched is None else Owner(*touched)
 
     def messages_by_id(self, message_ids: list[int]) -> dict[int, Message]:
+        """The owner's messages among these ids, by id."""
         found: dict[int, Message] = {}
         connection = self._work.connection()
+        query = _MESSAGES_BY_ID
+        if self.owner.restricts:
+            query = query.where(_MESSAGES.c.conversation_id.in_(self._owned_ids()))
         for start in range(0, len(message_ids), _CHUNK):
             chunk = message_ids[start : start + _CHUNK]
-            rows = connection.execute(_MESSAGES_BY_ID, {"ids": chunk}).all()
+            rows = connection.execute(query, {"ids": chunk}).all()
             found.update((m.id, m) for m in detached_rows(Message, _MESSAGE_ATTRIBUTES, rows))
+        return found
+
+    def owners_of(self, conversation_ids: list[int]) -> dict[int, Owner]:
+        """Whose each of these conversations is (those that exist and this owner sees)."""
+        found: dict[int, Owner] = {}
+        for start in range(0, len(conversation_ids), _CHUNK):
+            query = sa.select(_CONVERSATIONS.c.id, *_OWNED_BY).where(
+                _CONVERSATIONS.c.id.in_(conversation_ids[start : start + _CHUNK]),
+                *self.owner.conversation_clauses(_CONVERSATIONS.c),
+            )
+            found.update((row[0], Owner(row[1], row[2])) for row in self._work.connection().execute(query))
         return found
 
     def ids_with_hashes(
         self, hashes: list[str], *, require_conversation: int | None = None
     ) -> dict[str, list[int]]:
-        """Ids of stored messages by content hash, for reusing their vectors. With
-        `require_conversation`, `NotFoundError` unless that conversation exists (the same statement
-        answers both: a chat turn's look-up before the model is one query)."""
+        """Ids of the owner's stored messages by content hash, for reusing their vectors (never
+        another owner's: how fast a write is must not tell whether somebody else stored a text).
+        With `require_conversation`, `NotFoundError` unless the owner has that conversation (the
+        same statement answers both: a chat turn's look-up before the model is one query)."""
         wanted = set(hashes)
         found: dict[str, list[int]] = {}
         keys = sorted({content_key(digest) for digest in wanted})
@@ -402,7 +467,9 @@ class ConversationRepository:
     ) -> list[tuple[str | None, int | None]]:
         """(hash, id) of the messages with these keys; read from `conversation_id`'s row when given
         (`NotFoundError` when there is none; a row of NULLs when it exists but nothing matched)."""
-        if connection.dialect.name == "sqlite":
+        if self.owner.restricts:
+            rows = [(r[0], r[1]) for r in connection.execute(self._owned_ids_by_key(keys, conversation_id))]
+        elif connection.dialect.name == "sqlite":
             template = _IDS_BY_KEY_SQLITE if conversation_id is None else _IDS_BY_KEY_FROM_SQLITE
             values: list[int] = keys if conversation_id is None else [*keys, conversation_id]
             statement = sql(template, marks=placeholders(len(keys)))
@@ -416,13 +483,39 @@ class ConversationRepository:
             raise _no_conversation(conversation_id)
         return rows
 
+    def _owned_ids_by_key(self, keys: list[int], conversation_id: int | None) -> sa.Select[Any]:
+        """`_ids_by_key`'s statement for an owner: only messages of its conversations match."""
+        theirs = _CONVERSATIONS.alias("theirs")
+        candidates = _MESSAGES.join(theirs, theirs.c.id == _MESSAGES.c.conversation_id)
+        match = sa.and_(_MESSAGES.c.content_key.in_(keys), *self.owner.conversation_clauses(theirs.c))
+        query = sa.select(_MESSAGES.c.content_hash, _MESSAGES.c.id).order_by(_MESSAGES.c.id)
+        if conversation_id is None:
+            return query.select_from(candidates).where(match)
+        return query.select_from(_CONVERSATIONS.outerjoin(candidates, match)).where(
+            _CONVERSATIONS.c.id == conversation_id, *self.owner.conversation_clauses(_CONVERSATIONS.c)
+        )
+
+    def _owns(self, conversation_id: int) -> bool:
+        """Whether the conversation exists and is this owner's."""
+        found = _EXISTS.first(self._work.connection(), conversation_id=conversation_id, **self.owner.bound())
+        return found is not None
+
+    def _owned_ids(self) -> sa.Select[Any]:
+        return sa.select(_CONVERSATIONS.c.id).where(*self.owner.conversation_clauses(_CONVERSATIONS.c))
+
     def messages_after(self, last_id: int, limit: int) -> list[Message]:
         """Up to `limit` messages with ids above `last_id`, in id order (for walking every message)."""
         query = sa.select(Message).where(Message.id > last_id).order_by(Message.id).limit(limit)
         return list(self.session.scalars(query))
 
-    def message_ids(self) -> list[int]:
-        return list(self.session.scalars(sa.select(Message.id)))
+    def message_ids(self, conversation_id: int | None = None) -> list[int]:
+        """The ids of the owner's messages (of one conversation, with `conversation_id`)."""
+        query = sa.select(_MESSAGES.c.id)
+        if self.owner.restricts:
+            query = query.where(_MESSAGES.c.conversation_id.in_(self._owned_ids()))
+        if conversation_id is not None:
+            query = query.where(_MESSAGES.c.conversation_id == conversation_id)
+        return [int(i) for i in self._work.connection().execute(query.order_by(_MESSAGES.c.id)).scalars()]
 
 
 def _no_conversation(conversation_id: int) -> NotFoundError:

@@ -141,6 +141,10 @@ def _install_sqlite_listeners(engine: Engine, settings: _SqliteSettings, *, is_f
         "PRAGMA foreign_keys=ON",
         f"PRAGMA busy_timeout={settings.busy_timeout_ms:d}",
         f"PRAGMA cache_size=-{settings.cache_size_kib:d}",
+        # Deleted content is overwritten with zeros as it is freed (cells, pages, and what a page
+        # keeps of cells moved out of it), so a deleted text leaves no copy behind: `forget`
+        # relies on it, and it must hold from the first write, not only from the forgetting one.
+        "PRAGMA secure_delete=ON",
     ]
     if is_file:
         pragmas += [

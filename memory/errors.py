@@ -14,8 +14,8 @@ from typing import Any, Final, TypeVar
 from sqlalchemy import exc as sa_exc
 
 _Class = TypeVar("_Class", bound=type)
-#: What a unique violation means, by the column it names (the message says it in those words).
-_DUPLICATES: Final = {"source_id": "a conversation with that source id already exists"}
+#: What a unique violation means, by the index it names (the message says it in those words).
+_DUPLICATES: Final = {"uq_conversations_owner_source": "a conversation with that source id already exists"}
 
 
 class MemoryStoreError(Exception):

@@ -1,4 +1,5 @@
-"""Export every conversation as JSON Lines, the format the JSONL importer reads back."""
+"""Export conversations as JSON Lines, the format the JSONL importer reads back: every conversation
+of a session's database, or those a manager or a scope sees."""
 
 from __future__ import annotations
 
@@ -10,17 +11,28 @@ from typing import IO, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from memory.engine import session_factory
+from memory.facade import MemoryFacade
 from memory.models import Conversation, Message
+from memory.owners import EVERYONE, Owner
 
 
-def export_jsonl(session: Session, out: IO[str]) -> int:
-    """Write one line per conversation, oldest id first; returns how many were written.
+def export_jsonl(source: Session | MemoryFacade, out: IO[str]) -> int:
+    """Write one line per conversation, oldest id first; returns how many were written. `source` is
+    a session (every conversation of its database) or a manager or scope (the conversations it sees).
 
     A conversation's `id` is its source id when it was imported, else its id in this database, so
     importing the export elsewhere and exporting again gives the same file.
     """
+    if isinstance(source, MemoryFacade):
+        with session_factory(source.engine)() as session:
+            return _export(session, out, source.owner)
+    return _export(source, out, EVERYONE)
+
+
+def _export(session: Session, out: IO[str], owner: Owner) -> int:
     written = 0
-    for conversation in _conversations(session):
+    for conversation in _conversations(session, owner):
         out.write(json.dumps(conversation_record(session, conversation), ensure_ascii=False) + "\n")
         written += 1
     return written
@@ -44,13 +56,17 @@ def conversation_record(session: Session, conversation: Conversation) -> dict[st
     }
 
 
-def _conversations(session: Session, page: int = 200) -> Iterator[Conversation]:
-    """Keyset pagination by id: bounded memory, and no conversation is read twice."""
+def _conversations(session: Session, owner: Owner, page: int = 200) -> Iterator[Conversation]:
+    """The owner's conversations by keyset pagination on id: bounded memory, none read twice."""
     last_id = 0
+    mine = owner.conversation_clauses(Conversation)
     while True:
         batch = list(
             session.scalars(
-                sa.select(Conversation).where(Conversation.id > last_id).order_by(Conversation.id).limit(page)
+                sa.select(Conversation)
+                .where(Conversation.id > last_id, *mine)
+                .order_by(Conversation.id)
+                .limit(page)
             )
         )
         if not batch:

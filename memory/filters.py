@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
+import sqlalchemy as sa
+
 from memory.identifiers import Fragment, condition, in_placeholders
-from memory.models import Message
+from memory.models import Conversation, Message
+from memory.owners import EVERYONE, Owner
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -28,12 +31,14 @@ def epoch_microseconds(value: datetime) -> int:
 @dataclass(frozen=True, slots=True)
 class SearchFilter:
     """Restrictions on a search: one conversation, some roles, a time window (`since` inclusive,
-    `until` exclusive, timezone-aware). `None` means no restriction."""
+    `until` exclusive, timezone-aware), the conversations of one owner (user and/or agent). `None`
+    means no restriction."""
 
     conversation_id: int | None = None
     roles: tuple[str, ...] | None = None
     since: datetime | None = None
     until: datetime | None = None
+    owner: Owner = EVERYONE
 
     @property
     def since_us(self) -> int | None:
@@ -44,9 +49,9 @@ class SearchFilter:
         return None if self.until is None else epoch_microseconds(self.until)
 
     def vector_clauses(self, mark: Literal["?", "%s"]) -> tuple[list[Fragment], list[object]]:
-        """The restrictions as SQL conditions on a vector table's columns `conversation_id`, `role`
-        and `created_at` (epoch microseconds), written with the driver's placeholder `mark`, and the
-        values to bind to them."""
+        """The restrictions as SQL conditions on a vector table's columns `conversation_id`, `role`,
+        `created_at` (epoch microseconds), `user_key` and `agent_key` (`memory.owners.owner_key`),
+        written with the driver's placeholder `mark`, and the values to bind to them."""
         conditions: list[Fragment] = []
         values: list[object] = []
         if self.conversation_id is not None:
@@ -61,6 +66,12 @@ class SearchFilter:
         if self.until is not None:
             conditions.append(condition("created_at", "<", mark))
             values.append(self.until_us)
+        if self.owner.user_id is not None:
+            conditions.append(condition("user_key", "=", mark))
+            values.append(self.owner.user_key)
+        if self.owner.agent_id is not None:
+            conditions.append(condition("agent_key", "=", mark))
+            values.append(self.owner.agent_key)
         return conditions, values
 
     def message_clauses(self) -> list[Any]:
@@ -74,4 +85,7 @@ class SearchFilter:
             conditions.append(Message.created_at >= self.since)
         if self.until is not None:
             conditions.append(Message.created_at < self.until)
+        if self.owner.restricts:
+            owned = sa.select(Conversation.id).where(*self.owner.conversation_clauses(Conversation))
+            conditions.append(Message.conversation_id.in_(owned))
         return conditions

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
@@ -175,3 +176,30 @@ def _words_held(words: list[_T], holds: Callable[[_T], sa.ColumnElement[bool]]) 
     for word in words:
         count = count + sa.case((holds(word), 1), else_=0)
     return count
+
+
+_SECURE_DELETE: Final = "INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', ?)"
+_MERGE: Final = "INSERT INTO messages_fts (messages_fts) VALUES ('optimize')"
+#: The first SQLite whose FTS5 has the `secure-delete` option.
+SECURE_DELETE_SINCE: Final = (3, 42, 0)
+
+
+@contextmanager
+def erasing(connection: sa.Connection) -> Iterator[None]:
+    """Inside the block, deleting a message removes its terms from the SQLite full-text index, in
+    the segments that hold them (FTS5's `secure-delete` option, on for this block only: it makes
+    every delete several times slower); an ordinary delete only masks them until segments merge.
+    Before SQLite 3.42 the index is rewritten as one segment after the block instead. The table
+    then needs FTS5 of SQLite 3.42 or later to be read."""
+    version = tuple(int(part) for part in sqlite3_version(connection).split("."))
+    if version < SECURE_DELETE_SINCE:
+        yield
+        connection.exec_driver_sql(_MERGE)
+        return
+    connection.exec_driver_sql(_SECURE_DELETE, (1,))
+    yield
+    connection.exec_driver_sql(_SECURE_DELETE, (0,))
+
+
+def sqlite3_version(connection: sa.Connection) -> str:
+    return str(connection.exec_driver_sql("SELECT sqlite_version()").scalar_one())

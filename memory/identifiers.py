@@ -43,6 +43,8 @@ VEC0_SHADOWS: Final = frozenset(
         "metadatachunks00",
         "metadatachunks01",
         "metadatachunks02",
+        "metadatachunks03",
+        "metadatachunks04",
     }
 )
 VEC0_BLOB_COLUMNS: Final = frozenset({"vectors", "data"})

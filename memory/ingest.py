@@ -23,6 +23,7 @@ from memory.conversations import ConversationRepository, MessageBatch, StoredMes
 from memory.embedding.base import Embedder
 from memory.errors import EmbedderError, MemoryStoreError, ValidationError
 from memory.models import Conversation, EmbeddingSpace, Message, utcnow
+from memory.owners import Owner, key_columns
 from memory.transactions import Work
 from memory.validation import ConversationDraft, Matrix, MessageDraft, Vector, as_matrix, matrix_for
 from memory.vectors import VectorRepository
@@ -48,17 +49,25 @@ class Pipeline:
         return embed_checked(self.embedder, texts)
 
     def vectors(
-        self, drafts: Sequence[MessageDraft], space: EmbeddingSpace, *, conversation_id: int | None = None
+        self,
+        drafts: Sequence[MessageDraft],
+        space: EmbeddingSpace,
+        owner: Owner,
+        *,
+        conversation_id: int | None = None,
     ) -> Matrix:
-        """One vector per draft (of the embedder's `space`); with `conversation_id`, that
-        conversation must exist, checked before the model runs."""
+        """One vector per draft (of the embedder's `space`), reusing only `owner`'s; with
+        `conversation_id`, the owner must have that conversation, checked before the model runs."""
         reused: dict[str, npt.NDArray[np.float32]] = {}
         if drafts or conversation_id is not None:
             with self.reading() as session:
+                conversations = ConversationRepository(session, owner=owner)
                 if drafts:
-                    reused = reusable_vectors(session, space, drafts, require_conversation=conversation_id)
+                    reused = reusable_vectors(
+                        conversations, space, drafts, require_conversation=conversation_id
+                    )
                 elif conversation_id is not None:
-                    ConversationRepository(session).require(conversation_id)
+                    conversations.require(conversation_id)
         return vectors_for(drafts, reused, self.embed, self.embedder.dimensions)
 
 
@@ -82,21 +91,20 @@ def embed_checked(embedder: Embedder, texts: list[str]) -> Matrix:
 
 
 def reusable_vectors(
-    session: Work,
+    conversations: ConversationRepository,
     space: EmbeddingSpace,
     drafts: Sequence[MessageDraft],
     *,
     require_conversation: int | None = None,
 ) -> dict[str, npt.NDArray[np.float32]]:
-    """Stored vectors of `space` for the drafts' contents, by content hash (where one exists); with
-    `require_conversation`, `NotFoundError` unless that conversation exists (the same query)."""
+    """Stored vectors of `space` for the drafts' contents, by content hash, from the messages the
+    repository's owner sees; with `require_conversation`, `NotFoundError` unless the owner has that
+    conversation (the same query)."""
     hashes = list({d.content_hash for d in drafts})
-    by_hash = ConversationRepository(session).ids_with_hashes(
-        hashes, require_conversation=require_conversation
-    )
+    by_hash = conversations.ids_with_hashes(hashes, require_conversation=require_conversation)
     if not by_hash:
         return {}
-    stored = VectorRepository(session, space).fetch([ids[0] for ids in by_hash.values()])
+    stored = VectorRepository(conversations.work, space).fetch([ids[0] for ids in by_hash.values()])
     return {digest: stored[ids[0]] for digest, ids in by_hash.items() if ids[0] in stored}
 
 
@@ -161,14 +169,14 @@ def _gives_vectors(draft: ConversationDraft) -> bool:
 
 
 def write_conversations(
-    session: Work, space: EmbeddingSpace, drafts: Sequence[ConversationDraft], matrix: Matrix
+    session: Work, space: EmbeddingSpace, owner: Owner, drafts: Sequence[ConversationDraft], matrix: Matrix
 ) -> list[Conversation]:
-    """Insert conversations, then their messages and vectors (`write_messages`), in the session's
-    transaction; a message without a time gets its conversation's latest time, else now."""
+    """Insert conversations of `owner`, then their messages and vectors (`write_messages`), in the
+    session's transaction; a message without a time gets its conversation's latest time, else now."""
     now = utcnow()
-    created = ConversationRepository(session).insert_conversations(drafts, now=now)
+    created = ConversationRepository(session, owner=owner).insert_conversations(drafts, now=now)
     batches = [
-        MessageBatch(conversation.id, draft.messages, draft.updated_at or now)
+        MessageBatch(conversation.id, draft.messages, draft.updated_at or now, owner)
         for conversation, draft in zip(created, drafts, strict=True)
         if draft.messages
     ]
@@ -180,15 +188,17 @@ def write_conversation_messages(
     session: Work,
     space: EmbeddingSpace,
     conversation_id: int,
+    owner: Owner,
     drafts: Sequence[MessageDraft],
     matrix: Matrix,
     when: datetime,
 ) -> list[Message]:
-    """The messages of one conversation with their vectors (row i for draft i); those without a
-    time take `when`. One message, a chat turn's, goes the short way (`write_message`)."""
+    """The messages of one conversation (stored with `owner`) with their vectors (row i for draft
+    i); those without a time take `when`. One message, a chat turn's, goes the short way
+    (`write_message`)."""
     if len(drafts) == 1:
-        return [write_message(session, space, conversation_id, drafts[0], Vector(matrix[0]), when)]
-    batch = MessageBatch(conversation_id, drafts, when)
+        return [write_message(session, space, conversation_id, owner, drafts[0], Vector(matrix[0]), when)]
+    batch = MessageBatch(conversation_id, drafts, when, owner)
     return write_messages(session, space, [batch], matrix).to_messages()
 
 
@@ -196,6 +206,7 @@ def write_message(
     session: Work,
     space: EmbeddingSpace,
     conversation_id: int,
+    owner: Owner,
     draft: MessageDraft,
     vector: Vector,
     when: datetime,
@@ -204,7 +215,8 @@ def write_message(
     from plain values: the same rows, without the batch's columns and arrays."""
     created_at = draft.created_at or when
     message = ConversationRepository(session).insert_message(conversation_id, draft, created_at)
-    VectorRepository(session, space).insert_one(message.id, conversation_id, draft.role, created_at, vector)
+    vectors = VectorRepository(session, space)
+    vectors.insert_one(message.id, conversation_id, draft.role, created_at, owner, vector)
     return message
 
 
@@ -215,11 +227,14 @@ def write_messages(
     message) in one bulk write, inside the session's transaction."""
     stored = ConversationRepository(session).insert_messages(batches)
     if stored.ids:
+        user_keys, agent_keys = key_columns([batch.owner for batch in batches for _ in batch.drafts])
         columns = VectorColumns(
             ids=np.array(stored.ids, dtype=np.int64),
             conversation_ids=np.array(stored.conversation_ids, dtype=np.int64),
             roles=stored.roles,
             created_us=epoch_column(stored.created_at),
+            user_keys=user_keys,
+            agent_keys=agent_keys,
         )
         VectorRepository(session, space).insert(columns, matrix)
     return stored

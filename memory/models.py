@@ -89,11 +89,26 @@ class Base(DeclarativeBase):
 
 class Conversation(Base):
     __tablename__ = "conversations"
+    __table_args__ = (
+        Index(None, "user_id", "updated_at"),
+        Index(None, "agent_id"),
+        # A source id is unique among the conversations of one user and agent (none counts as one).
+        Index(
+            "uq_conversations_owner_source",
+            text("coalesce(user_id, '')"),
+            text("coalesce(agent_id, '')"),
+            "source_id",
+            unique=True,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str | None] = mapped_column(Text)
     #: The conversation's id in the file it was imported from; re-imports skip it.
-    source_id: Mapped[str | None] = mapped_column(String(255), index=True, unique=True)
+    source_id: Mapped[str | None] = mapped_column(String(255))
+    #: Whose memory it is: a user, and an agent of theirs (both optional; see `memory.owners`).
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    agent_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)

@@ -17,6 +17,7 @@ from memory.errors import ValidationError
 from memory.filters import SearchFilter
 from memory.ingest import Transaction
 from memory.models import Message
+from memory.owners import Owner
 from memory.search import SearchHit
 from memory.validation import MAX_K
 
@@ -37,6 +38,7 @@ def approximate_tokens(text: str) -> int:
 
 def recall_context(
     reading: Transaction,
+    owner: Owner,
     search: Callable[[str, int, SearchFilter], list[SearchHit]],
     conversation_id: int,
     text: str | None,
@@ -49,16 +51,18 @@ def recall_context(
 ) -> list[Message]:
     """`MemoryManager.recall` on checked arguments: the conversation's `recent` latest messages and
     its query text (default: its latest user message) read in one transaction, then the `k` most
-    relevant messages found by `search(text, depth, filter)`, all trimmed by `within_budget`."""
+    relevant messages found by `search(text, depth, filter)`, all trimmed by `within_budget`; only
+    `owner`'s conversations are seen."""
     with reading() as session:
-        conversations = ConversationRepository(session)
+        conversations = ConversationRepository(session, owner=owner)
         window = conversations.window(conversation_id, recent)
         if text is None:
             text = conversations.latest_text(conversation_id, "user")
     relevant: list[Message] = []
     if text and k:
         seen = {message.id for message in window}
-        where = SearchFilter(conversation_id=conversation_id if scope == "conversation" else None)
+        in_conversation = conversation_id if scope == "conversation" else None
+        where = SearchFilter(conversation_id=in_conversation, owner=owner)
         hits = search(text, min(MAX_K, k + len(seen)), where)
         relevant = [hit.message for hit in hits if hit.message.id not in seen][:k]
     return within_budget(window, relevant, max_tokens, count_tokens)

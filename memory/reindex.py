@@ -11,6 +11,7 @@ from memory.conversations import ConversationRepository
 from memory.embedding.base import Embedder
 from memory.ingest import Transaction, embed_checked
 from memory.models import EmbeddingSpace, Message
+from memory.owners import key_columns
 from memory.spaces import SpaceRepository
 from memory.transactions import Work
 from memory.validation import Matrix
@@ -69,13 +70,18 @@ def _store_missing(
     space = SpaceRepository(session).get(space_id)
     repository = VectorRepository(session, space)
     ids = [m.id for m in messages]
-    alive = set(ConversationRepository(session).messages_by_id(ids)) - repository.present(ids)
+    conversations = ConversationRepository(session)
+    alive = set(conversations.messages_by_id(ids)) - repository.present(ids)
     kept = [m for m in messages if m.id in alive]
     if kept:
+        owners = conversations.owners_of(sorted({m.conversation_id for m in kept}))
+        user_keys, agent_keys = key_columns([owners[m.conversation_id] for m in kept])
         columns = VectorColumns(
             ids=np.array([m.id for m in kept], dtype=np.int64),
             conversation_ids=np.array([m.conversation_id for m in kept], dtype=np.int64),
             roles=[m.role for m in kept],
             created_us=epoch_column([m.created_at for m in kept]),
+            user_keys=user_keys,
+            agent_keys=agent_keys,
         )
         repository.insert(columns, Matrix(np.stack([vectors[m.content_hash] for m in kept])))

@@ -77,13 +77,14 @@ def search_messages(
     if mode == "vector" or text is None:
         nearest = vectors.nearest(query, k, where)
         return _hits(
-            session, [(message_id, distance, _VECTOR, None, None) for message_id, distance in nearest]
+            session, where, [(message_id, distance, _VECTOR, None, None) for message_id, distance in nearest]
         )
     if mode == "text":
         matches = search_text(session, text, k, where)
         distances = _distances(vectors, query, [message_id for message_id, _ in matches])
         return _hits(
             session,
+            where,
             [
                 (message_id, distances[message_id], frozenset({"text"}), score, None)
                 for message_id, score in matches
@@ -104,6 +105,7 @@ def search_messages(
     distances = _distances(vectors, query, [hit.item for hit in fused if hit.item not in known])
     return _hits(
         session,
+        where,
         [
             (
                 hit.item,
@@ -133,10 +135,14 @@ def _distances(vectors: VectorRepository, query: Vector, message_ids: list[int])
 
 
 def _hits(
-    session: Work, found: Iterable[tuple[int, float, frozenset[str], float | None, float | None]]
+    session: Work,
+    where: SearchFilter,
+    found: Iterable[tuple[int, float, frozenset[str], float | None, float | None]],
 ) -> list[SearchHit]:
+    """The hits' messages, loaded through the filter's owner: a vector found by its owner key is
+    confirmed on the owner's real ids here."""
     rows = list(found)
-    messages = ConversationRepository(session).messages_by_id([row[0] for row in rows])
+    messages = ConversationRepository(session, owner=where.owner).messages_by_id([row[0] for row in rows])
     return [
         SearchHit(messages[message_id], distance, sources, text_score, fusion_score)
         for message_id, distance, sources, text_score, fusion_score in rows

@@ -24,11 +24,14 @@ import numpy.typing as npt
 from memory.errors import DimensionMismatchError, DuplicateError, ValidationError
 from memory.filters import SearchFilter
 from memory.models import ROLES
+from memory.owners import EVERYONE, Owner
 
 MAX_K: Final = 4096
 DEFAULT_MAX_CONTENT_BYTES: Final = 1024 * 1024
 #: Longest source id (the column is VARCHAR(255)).
 MAX_SOURCE_ID: Final = 255
+#: The longest user or agent id, in characters.
+MAX_OWNER_ID: Final = 255
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _MESSAGE_KEYS: Final = frozenset({"role", "content", "metadata", "created_at"})
@@ -225,6 +228,35 @@ def check_source_id(source_id: Any, what: str = "source_id") -> str:
     return check_content(source_id, MAX_SOURCE_ID, what)
 
 
+def check_owner_id(value: Any, what: str) -> str:
+    """A user or agent id: an opaque, non-empty str of at most 255 characters, storable as text."""
+    utf8(value, 4 * MAX_OWNER_ID, what)
+    if not 1 <= len(value) <= MAX_OWNER_ID:
+        raise ValidationError(f"{what} must be 1 to {MAX_OWNER_ID} characters, not {len(value)}")
+    return str(value)
+
+
+def check_owner(user_id: Any = None, agent_id: Any = None, *, user_required: bool = False) -> Owner:
+    """The owner with these ids (None: any; with `user_required`, a user id must be given)."""
+    return Owner(
+        None if user_id is None and not user_required else check_owner_id(user_id, "user_id"),
+        None if agent_id is None else check_owner_id(agent_id, "agent_id"),
+    )
+
+
+def narrowed(owner: Owner, user_id: Any, agent_id: Any) -> Owner | None:
+    """`owner` further restricted to the user and agent filters of a call (checked here); None when
+    they exclude each other (a scope asked for another user's conversations: nothing matches)."""
+    wanted = check_owner(user_id, agent_id)
+    if owner.user_id is not None and wanted.user_id not in (None, owner.user_id):
+        return None
+    if owner.agent_id is not None and wanted.agent_id not in (None, owner.agent_id):
+        return None
+    user = owner.user_id if owner.user_id is not None else wanted.user_id
+    agent = owner.agent_id if owner.agent_id is not None else wanted.agent_id
+    return Owner(user, agent)
+
+
 def draft_conversation(item: Any, max_bytes: int) -> ConversationDraft:
     """One conversation given as a dict with the keyword arguments of `create_conversation`."""
     if not isinstance(item, Mapping):
@@ -346,13 +378,15 @@ def search_filter(
     roles: Any = None,
     since: Any = None,
     until: Any = None,
+    owner: Owner = EVERYONE,
 ) -> SearchFilter:
-    """Every filter of a search, checked, in one value."""
+    """Every filter of a search, checked, in one value; `owner` is already an `Owner`."""
     return SearchFilter(
         conversation_id=None if conversation_id is None else check_id(conversation_id, "conversation_id"),
         roles=check_roles(roles),
         since=None if since is None else check_datetime(since, "since"),
         until=None if until is None else check_datetime(until, "until"),
+        owner=owner,
     )
 
 

@@ -10,6 +10,7 @@ import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+import memory
 from memory import Conversation, EmbeddingSpace, Message, VectorRepository, VectorRow
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -73,6 +74,17 @@ def integrity_ok(engine: sa.Engine) -> bool:
     (where the schema has one); PostgreSQL keeps no such single verdict, so it passes there."""
     if engine.dialect.name != "sqlite":
         return True
+    # A connection of its own: SQLite's integrity check of an FTS5 index with `secure-delete` on
+    # reports corruption on a connection whose cached index structure predates another connection's
+    # delete (searches on that connection stay right; a fresh connection finds the index whole).
+    fresh = memory.create_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        return _integrity_ok(fresh)
+    finally:
+        fresh.dispose()
+
+
+def _integrity_ok(engine: sa.Engine) -> bool:
     with engine.connect() as connection:
         if connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() != "ok":
             return False

@@ -212,3 +212,43 @@ def test_the_console_script_is_installed() -> None:
     script = Path(sys.executable).parent / "memory"
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "reindex" in result.stdout
+
+
+def test_user_and_agent_scope_every_command(db: str, tmp_path: Path) -> None:
+    export = write_jsonl(tmp_path / "export.jsonl", GOOD_JSONL)
+    # The same file, imported by two users: each gets their own copy, under the same source ids.
+    n = len(GOOD_JSONL)
+    alice = _ok(run("--user", "alice", "import", str(export), db=db))
+    assert alice.startswith(f"imported {n} conversations")
+    bob = _ok(run("import", str(export), "--user", "bob", "--agent", "planner", db=db))
+    assert bob.startswith(f"imported {n} conversations")
+    assert f"{n} already present" in _ok(run("--user", "alice", "import", str(export), db=db))
+    word = "prune"
+    hits = [
+        json.loads(line) for line in _ok(run("--user", "alice", "search", word, "--json", db=db)).splitlines()
+    ]
+    everyone = [
+        json.loads(line) for line in _ok(run("search", word, "--json", "-k", "50", db=db)).splitlines()
+    ]
+    assert hits and len(everyone) == 2 * len(hits)
+    alice_stats = json.loads(_ok(run("stats", "--json", "--user", "alice", db=db)))
+    all_stats = json.loads(_ok(run("stats", "--json", db=db)))
+    assert 2 * alice_stats["messages"] == all_stats["messages"] and alice_stats["conversations"] == n
+    listed = _ok(run("--user", "bob", "--agent", "planner", "conversations", "list", db=db))
+    bobs = [int(line.split()[0]) for line in listed.splitlines()[2:]]
+    shown = run("--user", "alice", "conversations", "show", str(bobs[0]), db=db)
+    assert shown.returncode == 1 and f"no conversation with id {bobs[0]}" in shown.stderr
+    exported = _ok(run("--user", "alice", "export", db=db))
+    assert len(exported.splitlines()) == n
+
+    refused = run("forget", "--user", "alice", db=db, input="n\n")
+    assert refused.returncode == 1 and "not confirmed" in refused.stderr
+    assert "[y/N]" in refused.stderr and f"{n} conversations" in refused.stderr
+    assert json.loads(_ok(run("stats", "--json", db=db)))["messages"] == all_stats["messages"]
+    forgotten = _ok(run("forget", "--user", "alice", db=db, input="y\n"))
+    assert forgotten.startswith(f"forgot {n} conversations and {alice_stats['messages']} messages")
+    assert json.loads(_ok(run("stats", "--json", "--user", "alice", db=db)))["messages"] == 0
+    one = _ok(run("forget", "--conversation", str(bobs[0]), "--yes", db=db))
+    assert one.startswith("forgot 1 conversations")
+    assert run("forget", db=db).returncode == 1
+    assert run("--user", "alice", "reindex", "--model", "fake:32", db=db).returncode == 1

@@ -121,14 +121,14 @@ def test_a_forked_child_leaves_its_parents_connections_alone(memory_url: str) ->
     with MemoryManager(memory_url, embedder=FakeEmbedder(8)) as manager:
         conversation = manager.create_conversation("forked")
         manager.add_message(conversation.id, "user", "parent, before")  # the thread keeps a connection
-        kept = dict(manager._transactions._held)
+        kept = dict(manager._core.transactions._held)
         child = os.fork()
         if child == 0:  # pragma: no cover - runs in the child
             code = 3
             try:
                 manager.add_message(conversation.id, "user", "child")
                 contents = [m.content for m in manager.get_messages(conversation.id)]
-                ours = manager._transactions._held
+                ours = manager._core.transactions._held
                 shared = any(ours.get(thread) is connection for thread, connection in kept.items())
                 code = 0 if contents == ["parent, before", "child"] and not shared else 1
             finally:

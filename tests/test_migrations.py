@@ -360,7 +360,7 @@ def _write_era_data(engine: sa.Engine) -> None:
             )
 
 
-@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004", "0005", "0006"])
+@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004", "0005", "0006", "0007"])
 def test_data_written_at_each_revision_survives_the_upgrade_to_head(memory_url: str, revision: str) -> None:
     engine = memory.create_engine(memory_url)
     memory.upgrade(engine, revision)
@@ -387,7 +387,14 @@ def test_data_written_at_each_revision_survives_the_upgrade_to_head(memory_url: 
         (copy,) = manager.add_messages(1, [{"role": "user", "content": "era text 3"}])
         assert embedder.texts_embedded == before
         assert manager.search(np.eye(384, dtype=np.float32)[3], k=2)[1].message.id in {3, copy.id}
+        # The era's conversations belong to no one (0008): no user's scope sees them.
+        alice = manager.scoped("alice")
+        assert alice.stats()["messages"] == 0 and manager.search("era text", k=10, user_id="alice") == []
+        mine = alice.create_conversation(
+            source_id="src-1", messages=[{"role": "user", "content": "era text 9"}]
+        )
+        assert [hit.message.conversation_id for hit in alice.search("era text", k=10)] == [mine.id]
         manager.delete_conversation(2)
-        assert manager.stats()["messages"] == 4
+        assert manager.stats()["messages"] == 5
     assert integrity_ok(engine)
     engine.dispose()

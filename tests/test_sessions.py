@@ -15,7 +15,7 @@ pytestmark = pytest.mark.both_backends
 
 def test_the_transactions_of_one_call_share_one_connection(memory_url: str) -> None:
     with MemoryManager(memory_url, embedder=FakeEmbedder(8)) as manager:
-        transactions = manager._transactions
+        transactions = manager._core.transactions
         with transactions.call():
             with transactions.peeking() as peek:
                 first = peek.connection()
@@ -30,10 +30,10 @@ def test_reads_outside_a_transaction_leave_none_open(memory_url: str) -> None:
     with MemoryManager(memory_url, embedder=FakeEmbedder(8)) as manager:
         conversation = manager.create_conversation("peek")
         manager.add_message(conversation.id, "user", "hello")
-        with manager._transactions.call(), manager._transactions.peeking() as unit:
+        with manager._core.transactions.call(), manager._core.transactions.peeking() as unit:
             connection = unit.connection()
             # Through SQLAlchemy, this read begins a transaction of its own.
-            assert VectorRepository(unit, manager._space).count() == 1
+            assert VectorRepository(unit, manager._core.space).count() == 1
         assert not connection.in_transaction()
         manager.add_message(conversation.id, "user", "and a write after it")
         assert len(manager.get_messages(conversation.id)) == 2
@@ -63,7 +63,7 @@ def test_many_threads_never_starve_the_pool(memory_url: str) -> None:
             worker.join()
         assert failures == []
         assert manager.stats()["messages"] == threads * turns
-        kept = len(manager._transactions._held)
+        kept = len(manager._core.transactions._held)
         assert kept <= max(0, engine.pool.size() - 1)  # type: ignore[attr-defined]
         assert engine.pool.checkedout() == kept  # type: ignore[attr-defined]
     assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]

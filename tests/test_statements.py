@@ -86,7 +86,7 @@ def test_a_driver_error_on_the_per_call_path_is_the_packages_error(memory_engine
     with MemoryManager(memory_engine, embedder=FakeEmbedder(8)) as manager:
         conversation = manager.create_conversation("check")
         (message,) = manager.add_messages(conversation.id, [{"role": "user", "content": "x"}])
-        with pytest.raises(memory.IntegrityViolationError), manager._writing() as unit:
+        with pytest.raises(memory.IntegrityViolationError), manager._core.writing() as unit:
             repository = memory.conversations.ConversationRepository(unit)
             repository.touch(conversation.id, datetime.now(UTC))
             with memory.errors.translate_database_errors("rename"):

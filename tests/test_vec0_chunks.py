@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 import memory
+from memory.owners import owner_key
 from memory.vectors import vec0_chunks
 from memory.vectors.base import VectorColumns
 from memory.vectors.sqlite import SqliteVecStore
@@ -39,6 +40,8 @@ def _rows(ids: list[int], rng: np.random.Generator) -> tuple[VectorColumns, np.n
         conversation_ids=np.array([i // 7 + 1 for i in ids], dtype=np.int64),
         roles=[ROLES[i % 4] for i in ids],
         created_us=np.array([1_700_000_000_000_000 + i for i in ids], dtype=np.int64),
+        user_keys=np.array([owner_key(f"user {i % 3}") for i in ids], dtype=np.int64),
+        agent_keys=np.array([owner_key(None if i % 2 else f"agent {i % 5}") for i in ids], dtype=np.int64),
     )
     return columns, rng.standard_normal((len(ids), DIMS)).astype(np.float32)
 
@@ -80,7 +83,7 @@ def test_bulk_writes_match_vec0_inserts_byte_for_byte(
             plain.delete(deletes)
     bulk_state = _shadow_state(connection, bulk.table)
     plain_state = _shadow_state(connection, plain.table)
-    assert len(bulk_state) == 8 and len(bulk_state[f"{bulk.table}_rowids"]) == 6575 - 6
+    assert len(bulk_state) == 10 and len(bulk_state[f"{bulk.table}_rowids"]) == 6575 - 6
     assert [name.replace("_101", "") for name in bulk_state] == [
         name.replace("_102", "") for name in plain_state
     ]
@@ -114,6 +117,11 @@ def test_chunks_read_back_what_was_written(connection: Connection) -> None:
     roles = np.concatenate([c.role_codes for c in chunks])
     assert [ROLES_BY_CODE[c] for c in roles.tolist()] == [ROLES[i % 4] for i in live]
     assert np.concatenate([c.conversation_ids for c in chunks]).tolist() == [i // 7 + 1 for i in live]
+    assert np.concatenate([c.user_keys for c in chunks]).tolist() == [
+        owner_key(f"user {i % 3}") for i in live
+    ]
+    agents = [owner_key(None if i % 2 else f"agent {i % 5}") for i in live]
+    assert np.concatenate([c.agent_keys for c in chunks]).tolist() == agents
 
 
 ROLES_BY_CODE = {code: role for role, code in vec0_chunks.ROLE_CODES.items()}

@@ -115,7 +115,7 @@ def test_exact_index_gives_numpy_and_vec0_answers(store, filters) -> None:  # ty
         assert [h.message.id for h in got] == expected
         assert [h.message.id for h in from_vec0] == expected
         np.testing.assert_allclose([h.distance for h in got], [h.distance for h in from_vec0], atol=1e-5)
-    assert len(indexed._indexes.get(1)) == 3000  # the index answered, it did not defer to vec0
+    assert len(indexed._core.indexes.get(1)) == 3000  # the index answered, it did not defer to vec0
 
 
 @pytest.mark.parametrize("filters", FILTERS, ids=[str(sorted(f)) for f in FILTERS])
@@ -165,7 +165,7 @@ def test_a_write_from_another_process_is_seen_by_the_next_search(store, memory_u
 
 def test_own_uncommitted_writes_are_searched_through_vec0(store) -> None:  # type: ignore[no-untyped-def]
     indexed, _, matrix, _ = store
-    index = indexed._indexes.get(1) or VectorIndex(1, DIMS)
+    index = indexed._core.indexes.get(1) or VectorIndex(1, DIMS)
     with memory.session_factory(indexed.engine, write=True)() as session:
         space = session.get(memory.EmbeddingSpace, 1)
         repository = VectorRepository(session, space, index=index)
@@ -193,7 +193,7 @@ def test_a_gap_in_the_log_rebuilds_the_index(store) -> None:  # type: ignore[no-
         )
     hits = indexed.search(matrix[3], k=2)
     assert {h.message.content for h in hits} == {"v3"} and len(hits) == 2
-    assert len(indexed._indexes.get(1)) == 3005
+    assert len(indexed._core.indexes.get(1)) == 3005
 
 
 def test_binary_index_rescores_its_candidates_exactly(memory_url: str) -> None:
@@ -208,7 +208,7 @@ def test_binary_index_rescores_its_candidates_exactly(memory_url: str) -> None:
             exact = {ids[i]: 1 - float(matrix[i] @ query) for i in range(4000)}
             for hit in manager.search(query, k=10):
                 assert abs(hit.distance - exact[hit.message.id]) < 1e-5  # distances come from float vectors
-        assert manager._indexes.get(1).mode == "binary" and len(manager._indexes.get(1)) == 4000
+        assert manager._core.indexes.get(1).mode == "binary" and len(manager._core.indexes.get(1)) == 4000
         # With every row a candidate, the quantized path must give the exact answer.
         wide = VectorIndex(1, DIMS, mode="binary", rescore=1000)
         with manager.engine.connect() as connection, connection.begin():

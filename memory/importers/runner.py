@@ -1,6 +1,7 @@
-"""Import a file of conversations into a `MemoryManager`: streaming, one transaction per conversation,
-idempotent (conversations keep their source id), bad records reported and skipped, or with `strict`
-the first bad record aborts before anything is written."""
+"""Import a file of conversations into a `MemoryManager`, or a `MemoryScope` (which then owns what it
+imports): streaming, one transaction per conversation, idempotent (conversations keep their source
+id), bad records reported and skipped, or with `strict` the first bad record aborts before anything
+is written."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from pathlib import Path
 from typing import IO, Final, Literal
 
 from memory.errors import DuplicateError, ValidationError
+from memory.facade import MemoryFacade
 from memory.importers.chatgpt import read_chatgpt
 from memory.importers.jsonl import read_jsonl
 from memory.importers.records import ImportRecord, RecordError
-from memory.manager import MemoryManager
 from memory.validation import ConversationDraft, draft_conversation
 
 Format = Literal["jsonl", "chatgpt"]
@@ -38,7 +39,7 @@ def detect_format(path: Path) -> Format:
 
 
 def import_file(
-    manager: MemoryManager,
+    manager: MemoryFacade,
     path: str | Path,
     *,
     format: Format | None = None,
@@ -73,7 +74,7 @@ def import_file(
 
 
 def _checked_records(
-    manager: MemoryManager, path: Path, format: Format, *, strict: bool, stream: IO[bytes] | None = None
+    manager: MemoryFacade, path: Path, format: Format, *, strict: bool, stream: IO[bytes] | None = None
 ) -> Iterator[ConversationDraft | RecordError]:
     if stream is None:
         with path.open("rb") as own:
@@ -86,7 +87,7 @@ def _checked_records(
         yield item
 
 
-def _validated(manager: MemoryManager, record: ImportRecord) -> ConversationDraft | RecordError:
+def _validated(manager: MemoryFacade, record: ImportRecord) -> ConversationDraft | RecordError:
     """The record checked once, by the manager's own rules, into the draft it will store; a bad
     record is reported with its location."""
     item = {
@@ -102,7 +103,7 @@ def _validated(manager: MemoryManager, record: ImportRecord) -> ConversationDraf
         return RecordError(record.location, str(exc))
 
 
-def _import_one(manager: MemoryManager, draft: ConversationDraft, summary: ImportSummary) -> None:
+def _import_one(manager: MemoryFacade, draft: ConversationDraft, summary: ImportSummary) -> None:
     assert draft.source_id is not None
     if manager.find_conversation(draft.source_id) is not None:
         summary.skipped += 1

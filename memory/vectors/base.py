@@ -19,6 +19,9 @@ class VectorColumns:
     conversation_ids: npt.NDArray[np.int64]
     roles: list[str]
     created_us: npt.NDArray[np.int64]
+    #: `memory.owners.owner_key` of each row's conversation's user and agent.
+    user_keys: npt.NDArray[np.int64]
+    agent_keys: npt.NDArray[np.int64]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -42,9 +45,10 @@ class VectorStore(Protocol):
         conversation_id: int,
         role: str,
         created_us: int,
+        owner_keys: tuple[int, int],
         vector: npt.NDArray[np.float32],
     ) -> None:
-        """Store one row (a chat turn's), from plain values."""
+        """Store one row (a chat turn's), from plain values; `owner_keys` are (user key, agent key)."""
         ...
 
     def search(
@@ -52,6 +56,10 @@ class VectorStore(Protocol):
     ) -> list[tuple[int, float]]: ...
 
     def delete(self, message_ids: list[int]) -> int: ...
+
+    def erase(self, message_ids: list[int]) -> int:
+        """`delete`, leaving none of the vectors' bytes where the store can overwrite them."""
+        ...
 
     def count(self) -> int: ...
 

@@ -55,6 +55,8 @@ class _Block:
     conversation_ids: npt.NDArray[np.int64]
     role_codes: npt.NDArray[np.uint8]
     created_us: npt.NDArray[np.int64]
+    user_keys: npt.NDArray[np.int64]
+    agent_keys: npt.NDArray[np.int64]
     alive: npt.NDArray[np.bool_]
     vectors: npt.NDArray[np.float32]  # rows L2-normalised
     words: list[npt.NDArray[np.uint64]] = field(default_factory=list)  # binary mode, one array per 64 bits
@@ -138,14 +140,7 @@ class VectorIndex:
             bits=self._reads_bits,
         )
         for chunk in chunks:
-            self._append(
-                chunk.ids,
-                chunk.conversation_ids,
-                chunk.role_codes,
-                chunk.created_us,
-                chunk.vectors,
-                chunk.bits,
-            )
+            self._append(chunk)
         self._seq = latest
 
     def _replay(self, connection: Connection) -> None:
@@ -172,9 +167,7 @@ class VectorIndex:
             connection, self._table, self.dimensions, message_ids, bits=self._reads_bits
         )
         if len(rows.ids):
-            self._append(
-                rows.ids, rows.conversation_ids, rows.role_codes, rows.created_us, rows.vectors, rows.bits
-            )
+            self._append(rows)
 
     def _kill(self, message_ids: list[int]) -> None:
         doomed = np.asarray(message_ids, dtype=np.int64)
@@ -184,42 +177,37 @@ class VectorIndex:
                 block.alive[: block.n][hit] = False
                 self._size -= int(hit.sum())
 
-    def _append(
-        self,
-        ids: npt.NDArray[np.int64],
-        conversation_ids: npt.NDArray[np.int64],
-        role_codes: npt.NDArray[np.uint8],
-        created_us: npt.NDArray[np.int64],
-        vectors: npt.NDArray[np.float32] | None,
-        bits: npt.NDArray[np.uint8] | None,
-    ) -> None:
+    def _append(self, rows: vec0_chunks.Chunk) -> None:
+        ids, vectors, bits = rows.ids, rows.vectors, rows.bits
         start = 0
         while start < len(ids):
             if not self._blocks or self._blocks[-1].n == _BLOCK_ROWS:
                 self._blocks.append(self._new_block())
             block = self._blocks[-1]
             take = min(_BLOCK_ROWS - block.n, len(ids) - start)
-            rows, part = slice(block.n, block.n + take), slice(start, start + take)
-            block.ids[rows] = ids[part]
-            block.conversation_ids[rows] = conversation_ids[part]
-            block.role_codes[rows] = role_codes[part]
-            block.created_us[rows] = created_us[part]
-            block.alive[rows] = True
+            slots, part = slice(block.n, block.n + take), slice(start, start + take)
+            block.ids[slots] = ids[part]
+            block.conversation_ids[slots] = rows.conversation_ids[part]
+            block.role_codes[slots] = rows.role_codes[part]
+            block.created_us[slots] = rows.created_us[part]
+            block.user_keys[slots] = rows.user_keys[part]
+            block.agent_keys[slots] = rows.agent_keys[part]
+            block.alive[slots] = True
             if vectors is not None:
                 chunk = vectors[part]
                 norms = np.linalg.norm(chunk, axis=1, keepdims=True)
-                np.divide(chunk, norms, out=block.vectors[rows], where=norms > 0)
+                np.divide(chunk, norms, out=block.vectors[slots], where=norms > 0)
             if self.mode == "binary":
                 codes = (
                     bits[part]
                     if bits is not None
-                    else np.packbits(block.vectors[rows] > 0, axis=1, bitorder="little")
+                    else np.packbits(block.vectors[slots] > 0, axis=1, bitorder="little")
                 )
                 padded = np.zeros((take, self._words * 8), dtype=np.uint8)
                 padded[:, : codes.shape[1]] = codes
                 words = padded.view(np.uint64)
                 for w in range(self._words):
-                    block.words[w][rows] = words[:, w]
+                    block.words[w][slots] = words[:, w]
             block.n += take
             start += take
             self._size += take
@@ -230,6 +218,8 @@ class VectorIndex:
             conversation_ids=np.zeros(_BLOCK_ROWS, dtype=np.int64),
             role_codes=np.zeros(_BLOCK_ROWS, dtype=np.uint8),
             created_us=np.zeros(_BLOCK_ROWS, dtype=np.int64),
+            user_keys=np.zeros(_BLOCK_ROWS, dtype=np.int64),
+            agent_keys=np.zeros(_BLOCK_ROWS, dtype=np.int64),
             alive=np.zeros(_BLOCK_ROWS, dtype=bool),
             vectors=np.zeros((_BLOCK_ROWS, self.dimensions), dtype=np.float32),
             words=[np.zeros(_BLOCK_ROWS, dtype=np.uint64) for _ in range(self._words)]
@@ -275,6 +265,10 @@ class VectorIndex:
                 mask &= block.created_us[:n] >= where.since_us
             if where.until_us is not None:
                 mask &= block.created_us[:n] < where.until_us
+            if where.owner.user_id is not None:
+                mask &= block.user_keys[:n] == where.owner.user_key
+            if where.owner.agent_id is not None:
+                mask &= block.agent_keys[:n] == where.owner.agent_key
             masks.append(mask)
         return masks
 

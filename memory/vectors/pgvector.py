@@ -21,7 +21,8 @@ _CREATE_TABLE: Final = (
     "CREATE TABLE IF NOT EXISTS {table} ("
     "message_id integer PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE, "
     "conversation_id integer NOT NULL, role varchar(16) NOT NULL, created_at bigint NOT NULL, "
-    "embedding vector({dimensions}) NOT NULL)"
+    "embedding vector({dimensions}) NOT NULL, "
+    "user_key bigint NOT NULL DEFAULT 0, agent_key bigint NOT NULL DEFAULT 0)"
 )
 _CREATE_HNSW: Final = (
     "CREATE INDEX IF NOT EXISTS {table}_hnsw ON {table} USING hnsw (embedding vector_cosine_ops)"
@@ -29,6 +30,8 @@ _CREATE_HNSW: Final = (
 _CREATE_SCOPE_INDEX: Final = (
     "CREATE INDEX IF NOT EXISTS {table}_scope ON {table} (conversation_id, created_at)"
 )
+# A scoped search reads one owner's rows through this index, not the whole table.
+_CREATE_OWNER_INDEX: Final = "CREATE INDEX IF NOT EXISTS {table}_owner ON {table} (user_key, agent_key)"
 _DROP_TABLE: Final = "DROP TABLE IF EXISTS {table}"
 _DROP_HNSW: Final = "DROP INDEX IF EXISTS {table}_hnsw"
 # A batch of at least this many rows, into a table of at most RATIO times as many, rebuilds the index.
@@ -36,8 +39,8 @@ _REBUILD_MIN_ROWS: Final = 5000
 _REBUILD_RATIO: Final = 4
 _BUILD_MEMORY: Final = "SELECT set_config('maintenance_work_mem', '1GB', true)"
 _INSERT: Final = (
-    "INSERT INTO {table} (message_id, conversation_id, role, created_at, embedding) "
-    "VALUES (%s, %s, %s, %s, %s::vector)"
+    "INSERT INTO {table} (message_id, conversation_id, role, created_at, user_key, agent_key, embedding) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s::vector)"
 )
 # Exact: the OFFSET 0 fence keeps the planner from answering the ORDER BY with the HNSW index.
 _EXACT: Final = (
@@ -79,7 +82,7 @@ class PgVectorStore:
         return self._table
 
     def create(self) -> None:
-        for template in (_CREATE_TABLE, _CREATE_HNSW, _CREATE_SCOPE_INDEX):
+        for template in (_CREATE_TABLE, _CREATE_HNSW, _CREATE_SCOPE_INDEX, _CREATE_OWNER_INDEX):
             self._connection.exec_driver_sql(self._sql(template))
 
     def drop(self) -> None:
@@ -92,6 +95,8 @@ class PgVectorStore:
                 columns.conversation_ids.tolist(),
                 columns.roles,
                 columns.created_us.tolist(),
+                columns.user_keys.tolist(),
+                columns.agent_keys.tolist(),
                 (_vector_text(vector) for vector in matrix),
                 strict=True,
             )
@@ -116,9 +121,10 @@ class PgVectorStore:
         conversation_id: int,
         role: str,
         created_us: int,
+        owner_keys: tuple[int, int],
         vector: npt.NDArray[np.float32],
     ) -> None:
-        row = (message_id, conversation_id, role, created_us, _vector_text(vector))
+        row = (message_id, conversation_id, role, created_us, *owner_keys, _vector_text(vector))
         self._connection.exec_driver_sql(self._sql(_INSERT), row)
 
     def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
@@ -140,6 +146,10 @@ class PgVectorStore:
 
     def delete(self, message_ids: list[int]) -> int:
         return int(self._connection.exec_driver_sql(self._sql(_DELETE), (message_ids,)).rowcount)
+
+    def erase(self, message_ids: list[int]) -> int:
+        """`delete`: the server keeps dead rows until VACUUM (see the README)."""
+        return self.delete(message_ids)
 
     def count(self) -> int:
         return int(self._connection.exec_driver_sql(self._sql(_COUNT)).scalar_one())

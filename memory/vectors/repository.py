@@ -9,9 +9,11 @@ from typing import Any, Final, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from memory.conversations import ConversationRepository
 from memory.errors import ValidationError, translates_errors
 from memory.filters import SearchFilter, epoch_microseconds
 from memory.models import ROLES, EmbeddingSpace
+from memory.owners import EVERYONE, Owner, key_columns
 from memory.transactions import Work
 from memory.validation import (
     Matrix,
@@ -21,6 +23,7 @@ from memory.validation import (
     check_datetime,
     check_id,
     check_k,
+    check_owner,
     check_roles,
     search_filter,
 )
@@ -129,8 +132,14 @@ class VectorRepository:
         times = [
             check_datetime(value, "created_at") for value in _column(created_at, n, "created_at", datetime)
         ]
+        user_keys, agent_keys = self._owner_keys(conversations)
         columns = VectorColumns(
-            ids=ids, conversation_ids=conversations, roles=role_column, created_us=epoch_column(times)
+            ids=ids,
+            conversation_ids=conversations,
+            roles=role_column,
+            created_us=epoch_column(times),
+            user_keys=user_keys,
+            agent_keys=agent_keys,
         )
         # A savepoint makes the batch all or nothing even inside a longer transaction.
         with self._work.connection().begin_nested():
@@ -146,12 +155,21 @@ class VectorRepository:
         roles: Iterable[str] | str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
     ) -> list[tuple[int, float]]:
         """The `k` nearest messages as `(message_id, cosine distance)`, nearest first.
 
-        `since` is inclusive, `until` exclusive.
+        `since` is inclusive, `until` exclusive; `user_id` and `agent_id` keep the vectors of those
+        owners' conversations.
         """
-        where = search_filter(conversation_id=conversation_id, roles=roles, since=since, until=until)
+        where = search_filter(
+            conversation_id=conversation_id,
+            roles=roles,
+            since=since,
+            until=until,
+            owner=check_owner(user_id, agent_id),
+        )
         return self.nearest(as_vector(vector, self.dimensions), check_k(k), where)
 
     def delete(self, message_ids: Iterable[int]) -> int:
@@ -184,10 +202,26 @@ class VectorRepository:
         self._store().insert(columns, matrix)
 
     def insert_one(
-        self, message_id: int, conversation_id: int, role: str, created_at: datetime, vector: Vector
+        self,
+        message_id: int,
+        conversation_id: int,
+        role: str,
+        created_at: datetime,
+        owner: Owner,
+        vector: Vector,
     ) -> None:
-        """`insert` for the one row of a chat turn, from plain values."""
-        self._store().insert_one(message_id, conversation_id, role, epoch_microseconds(created_at), vector)
+        """`insert` for the one row of a chat turn, from plain values; `owner` is the one the
+        conversation was stored with."""
+        created_us, keys = epoch_microseconds(created_at), (owner.user_key, owner.agent_key)
+        self._store().insert_one(message_id, conversation_id, role, created_us, keys, vector)
+
+    def erase(self, message_ids: list[int]) -> int:
+        """Delete the vectors of these (int) message ids with their bytes overwritten where the
+        store keeps them (see the stores' `erase`); how many existed."""
+        erased = 0
+        for start in range(0, len(message_ids), 5000):
+            erased += self._store().erase(message_ids[start : start + 5000])
+        return erased
 
     def nearest(self, query: Vector, k: int, where: SearchFilter) -> list[tuple[int, float]]:
         """`search` for a checked query, k and filter: the in-memory index when it can answer for
@@ -201,6 +235,13 @@ class VectorRepository:
     def fetch(self, message_ids: list[int]) -> dict[int, npt.NDArray[np.float32]]:
         """The stored vectors of these (int) message ids."""
         return self._store().get(message_ids) if message_ids else {}
+
+    def _owner_keys(
+        self, conversation_ids: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The owner keys of each row's conversation (none for a conversation that does not exist)."""
+        owners = ConversationRepository(self._work).owners_of(np.unique(conversation_ids).tolist())
+        return key_columns([owners.get(c, EVERYONE) for c in conversation_ids.tolist()])
 
     def _store(self) -> VectorStore:
         return store_for(self._work, self.space, approximate=self.approximate)

@@ -22,7 +22,7 @@ _CHUNK: Final = 500
 
 _CREATE_TABLE: Final = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING vec0(message_id integer primary key, "
-    "conversation_id integer, role text, created_at integer, "
+    "conversation_id integer, role text, created_at integer, user_key integer, agent_key integer, "
     "embedding float[{dimensions}] distance_metric=cosine{bits_column})"
 )
 _BITS_COLUMN: Final = ", embedding_bits bit[{dimensions}]"
@@ -38,17 +38,19 @@ _FORGET: Final = "DELETE FROM vector_changes WHERE space_id = ?"
 _DROP_TRIGGER: Final = "DROP TRIGGER IF EXISTS {table}_delete"
 _DROP_TABLE: Final = "DROP TABLE IF EXISTS {table}"
 _INSERT: Final = (
-    "INSERT INTO {table}(message_id, conversation_id, role, created_at, embedding) VALUES (?, ?, ?, ?, ?)"
+    "INSERT INTO {table}(message_id, conversation_id, role, created_at, user_key, agent_key, embedding) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_WITH_BITS: Final = (
-    "INSERT INTO {table}(message_id, conversation_id, role, created_at, embedding, embedding_bits) "
-    "VALUES (?, ?, ?, ?, ?, vec_bit(?))"
+    "INSERT INTO {table}(message_id, conversation_id, role, created_at, user_key, agent_key, embedding, "
+    "embedding_bits) VALUES (?, ?, ?, ?, ?, ?, ?, vec_bit(?))"
 )
 # Below this many rows vec0's own INSERT is cheap enough; above, whole chunks are written at once.
 BULK_ROWS: Final = 256
 _KNN: Final = "SELECT message_id, distance FROM {table} WHERE {conditions} ORDER BY distance"
 _DELETE: Final = "DELETE FROM {table} WHERE message_id IN ({marks})"
 _COUNT: Final = "SELECT count(*) FROM {table}"
+_ZERO: Final = "UPDATE {table} SET embedding = ? WHERE message_id = ?"
 _GET: Final = "SELECT message_id, embedding FROM {table} WHERE message_id IN ({marks})"
 _GET_ONE: Final = "SELECT embedding FROM {table} WHERE message_id = ?"
 #: Up to this many vectors are read by primary key, one statement each (8 us at 20k vectors): vec0
@@ -94,7 +96,8 @@ class SqliteVecStore:
     def insert(self, columns: VectorColumns, matrix: npt.NDArray[np.float32]) -> None:
         if len(columns) == 1:
             row = (int(columns.ids[0]), int(columns.conversation_ids[0]), columns.roles[0])
-            self.insert_one(*row, int(columns.created_us[0]), matrix[0])
+            keys = (int(columns.user_keys[0]), int(columns.agent_keys[0]))
+            self.insert_one(*row, int(columns.created_us[0]), keys, matrix[0])
             return
         bits = sign_bits(matrix) if self.has_bits else None
         ids = columns.ids.tolist()
@@ -106,6 +109,8 @@ class SqliteVecStore:
                 conversation_ids=columns.conversation_ids,
                 roles=columns.roles,
                 created_us=columns.created_us,
+                user_keys=columns.user_keys,
+                agent_keys=columns.agent_keys,
                 vectors=matrix,
                 bits=bits,
             )
@@ -116,6 +121,8 @@ class SqliteVecStore:
                 columns.conversation_ids.tolist(),
                 columns.roles,
                 columns.created_us.tolist(),
+                columns.user_keys.tolist(),
+                columns.agent_keys.tolist(),
                 blobs,
                 strict=True,
             )
@@ -136,10 +143,11 @@ class SqliteVecStore:
         conversation_id: int,
         role: str,
         created_us: int,
+        owner_keys: tuple[int, int],
         vector: npt.NDArray[np.float32],
     ) -> None:
         """A chat turn's row: plain values, no array work."""
-        row = (message_id, conversation_id, role, created_us, vector.tobytes())
+        row = (message_id, conversation_id, role, created_us, *owner_keys, vector.tobytes())
         if self.has_bits:
             code = np.packbits(vector > 0, bitorder="little").tobytes()
             driver_execute(self._connection, self._sql(_INSERT_WITH_BITS), (*row, code))
@@ -163,6 +171,18 @@ class SqliteVecStore:
             _LOG, [(self._space_id, first, "d", length) for first, length in id_runs(deleted_ids)]
         )
         return deleted
+
+    def erase(self, message_ids: list[int]) -> int:
+        """`delete`, with the rows' vector bytes overwritten first (vec0 would keep them in its
+        chunk); with an unknown vec0 layout, the float vector is overwritten through vec0 itself."""
+        if vec0_chunks.layout_is_supported(self._connection, self._table):
+            vec0_chunks.zero_vectors(
+                self._connection, self._table, message_ids, self._dimensions, bits=self.has_bits
+            )
+        else:
+            zeros = np.zeros(self._dimensions, dtype=np.float32).tobytes()
+            driver_executemany(self._connection, self._sql(_ZERO), [(zeros, i) for i in message_ids])
+        return self.delete(message_ids)
 
     def count(self) -> int:
         return int(self._connection.exec_driver_sql(self._sql(_COUNT)).scalar_one())

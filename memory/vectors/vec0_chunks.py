@@ -4,7 +4,8 @@ vec0 keeps vectors in chunks of `size` slots: `<t>_chunks(chunk_id, size, validi
 little-endian validity bitmap and int64 rowids), `<t>_rowids(rowid, id, chunk_id, chunk_offset)`, one
 `<t>_vector_chunksNN(rowid=chunk_id, vectors)` blob per vector column, and one
 `<t>_metadatachunksNN(rowid=chunk_id, data)` blob per metadata column (int64 per slot for integers;
-for text a 4-byte length and a 12-byte prefix per slot, longer texts in `<t>_metadatatextNN`).
+for text a 4-byte length and a 12-byte prefix per slot, longer texts in `<t>_metadatatextNN`). The
+metadata columns, in order: conversation_id, role, created_at, user_key, agent_key.
 
 Inserting row by row through vec0 costs ~20 us a row; writing whole chunks here costs a fraction of
 that, and reading chunk blobs fills numpy arrays at memory speed. Everything is checked against the
@@ -32,6 +33,9 @@ ROLE_CODES: Final = {role: code for code, role in enumerate(ROLES)}
 _ROLE_SLOTS: Final = {
     role: len(role).to_bytes(4, "little") + role.encode().ljust(_TEXT_PREFIX, b"\0") for role in ROLES
 }
+# The metadata columns' shadow tables, in the order the vector tables declare the columns.
+_CONVERSATIONS, _ROLES, _CREATED, _USERS, _AGENTS = (f"metadatachunks{n:02d}" for n in range(5))
+_METADATA: Final = (_CONVERSATIONS, _ROLES, _CREATED, _USERS, _AGENTS)
 
 
 # Statement templates: {info}, {chunks}, {rowids} and {shadow_table} are shadow tables of a vector
@@ -91,6 +95,8 @@ class Chunk:
     conversation_ids: npt.NDArray[np.int64]
     role_codes: npt.NDArray[np.uint8]
     created_us: npt.NDArray[np.int64]
+    user_keys: npt.NDArray[np.int64]
+    agent_keys: npt.NDArray[np.int64]
     vectors: npt.NDArray[np.float32] | None
     bits: npt.NDArray[np.uint8] | None
 
@@ -101,7 +107,7 @@ def read_chunks(
     """Every live row of `table`, chunk by chunk, in slot order; one chunk in memory at a time."""
     # One indexed lookup per shadow table and chunk: the shadow tables' `rowid` is a declared column
     # with its own index, and a JOIN across them makes SQLite's planner scan the blobs repeatedly.
-    shadows = ["metadatachunks00", "metadatachunks01", "metadatachunks02"]
+    shadows = list(_METADATA)
     if vectors:
         shadows.append("vector_chunks00")
     if bits:
@@ -117,12 +123,11 @@ def read_chunks(
             ).scalar_one()
             for name in shadows
         ]
-        row = (chunk_id, size, validity, rowids, *blobs)
-        _, size, validity, rowids, conversation_blob, role_blob, created_blob = row[:7]
+        conversation_blob, role_blob, created_blob, user_blob, agent_blob = blobs[: len(_METADATA)]
         live = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")[:size].astype(bool)
         if not live.any():
             continue
-        rest = list(row[7:])
+        rest = blobs[len(_METADATA) :]
         vector_blob = rest.pop(0) if vectors else None
         bits_blob = rest.pop(0) if bits else None
         yield (
@@ -131,6 +136,8 @@ def read_chunks(
                 conversation_ids=np.frombuffer(conversation_blob, dtype=np.int64)[live],
                 role_codes=_decode_roles(role_blob, size)[live],
                 created_us=np.frombuffer(created_blob, dtype=np.int64)[live],
+                user_keys=np.frombuffer(user_blob, dtype=np.int64)[live],
+                agent_keys=np.frombuffer(agent_blob, dtype=np.int64)[live],
                 vectors=None
                 if vector_blob is None
                 else np.frombuffer(vector_blob, dtype=np.float32).reshape(size, dimensions)[live],
@@ -147,32 +154,25 @@ def read_rows(connection: Connection, table: str, dimensions: int, ids: list[int
     vec0 answers `message_id IN (...)` with a full scan; here the rowids table locates each row and
     incremental blob I/O reads just its slot of the chunk's vector blob.
     """
-    located: list[tuple[int, int, int]] = []
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        located += [
-            (int(a), int(b), int(c))
-            for a, b, c in connection.exec_driver_sql(_sql(_LOCATE, table, marks=len(part)), tuple(part))
-        ]
-    located.sort(key=lambda row: (row[1], row[2]))
-    found_ids, conversations, roles, created, vectors, codes = [], [], [], [], [], []
+    located = _locate(connection, table, ids)
+    found_ids: list[int] = []
+    conversations, roles, created, users, agents, vectors, codes = [], [], [], [], [], [], []
     dbapi = connection.connection.dbapi_connection
-    by_chunk: dict[int, list[tuple[int, int]]] = {}
-    for message_id, chunk_id, offset in located:
-        by_chunk.setdefault(chunk_id, []).append((message_id, offset))
-    for chunk_id, rows in by_chunk.items():
+    for chunk_id, rows in _by_chunk(located).items():
         size = connection.exec_driver_sql(_sql(_CHUNK_SIZE, table), (chunk_id,)).scalar_one()
-        conversation_blob, role_blob, created_blob = (
+        conversation_blob, role_blob, created_blob, user_blob, agent_blob = (
             connection.exec_driver_sql(
                 _sql(_READ_BLOB, table, shadow=name, column="data"), (chunk_id,)
             ).scalar_one()
-            for name in ("metadatachunks00", "metadatachunks01", "metadatachunks02")
+            for name in _METADATA
         )
         offsets = np.array([offset for _, offset in rows])
         found_ids += [message_id for message_id, _ in rows]
         conversations.append(np.frombuffer(conversation_blob, dtype=np.int64)[offsets])
         roles.append(_decode_roles(role_blob, size)[offsets])
         created.append(np.frombuffer(created_blob, dtype=np.int64)[offsets])
+        users.append(np.frombuffer(user_blob, dtype=np.int64)[offsets])
+        agents.append(np.frombuffer(agent_blob, dtype=np.int64)[offsets])
         vectors.append(
             _slots(connection, dbapi, table, "vector_chunks00", chunk_id, offsets, dimensions * 4, np.float32)
         )
@@ -189,6 +189,8 @@ def read_rows(connection: Connection, table: str, dimensions: int, ids: list[int
             empty,
             np.zeros(0, dtype=np.uint8),
             empty,
+            empty,
+            empty,
             np.zeros((0, dimensions), dtype=np.float32),
             np.zeros((0, dimensions // 8), dtype=np.uint8) if bits else None,
         )
@@ -197,9 +199,52 @@ def read_rows(connection: Connection, table: str, dimensions: int, ids: list[int
         conversation_ids=np.concatenate(conversations),
         role_codes=np.concatenate(roles),
         created_us=np.concatenate(created),
+        user_keys=np.concatenate(users),
+        agent_keys=np.concatenate(agents),
         vectors=np.concatenate(vectors).reshape(len(found_ids), dimensions),
         bits=np.concatenate(codes).reshape(len(found_ids), dimensions // 8) if bits else None,
     )
+
+
+def zero_vectors(connection: Connection, table: str, ids: list[int], dimensions: int, *, bits: bool) -> int:
+    """Overwrite the vector (and sign-bit) slots of these rows with zeros, in place, before the rows
+    are deleted: vec0's DELETE only clears a slot's validity bit and leaves its bytes in the chunk.
+    Returns how many rows were found."""
+    located = _locate(connection, table, ids)
+    for chunk_id, rows in _by_chunk(located).items():
+        slots = np.array(sorted(offset for _, offset in rows), dtype=np.int64)
+        _write_slots(
+            connection,
+            table,
+            "vector_chunks00",
+            chunk_id,
+            slots,
+            np.zeros((len(slots), dimensions), np.float32),
+        )
+        if bits:
+            zeros = np.zeros((len(slots), dimensions // 8), np.uint8)
+            _write_slots(connection, table, "vector_chunks01", chunk_id, slots, zeros)
+    return len(located)
+
+
+def _locate(connection: Connection, table: str, ids: list[int]) -> list[tuple[int, int, int]]:
+    """(rowid, chunk id, slot) of each of these rows that exists, in chunk and slot order."""
+    located: list[tuple[int, int, int]] = []
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        located += [
+            (int(a), int(b), int(c))
+            for a, b, c in connection.exec_driver_sql(_sql(_LOCATE, table, marks=len(part)), tuple(part))
+        ]
+    located.sort(key=lambda row: (row[1], row[2]))
+    return located
+
+
+def _by_chunk(located: list[tuple[int, int, int]]) -> dict[int, list[tuple[int, int]]]:
+    by_chunk: dict[int, list[tuple[int, int]]] = {}
+    for message_id, chunk_id, offset in located:
+        by_chunk.setdefault(chunk_id, []).append((message_id, offset))
+    return by_chunk
 
 
 def _slots(
@@ -292,6 +337,8 @@ def write_rows(
     conversation_ids: npt.NDArray[np.int64],
     roles: list[str],
     created_us: npt.NDArray[np.int64],
+    user_keys: npt.NDArray[np.int64],
+    agent_keys: npt.NDArray[np.int64],
     vectors: npt.NDArray[np.float32],
     bits: npt.NDArray[np.uint8] | None,
 ) -> None:
@@ -336,6 +383,8 @@ def write_rows(
         columns.conversation_ids[slots] = conversation_ids[part]
         columns.roles[slots] = role_slots[part]
         columns.created_us[slots] = created_us[part]
+        columns.user_keys[slots] = user_keys[part]
+        columns.agent_keys[slots] = agent_keys[part]
         if existing:
             # Only the new slots of the (1.5 MB) vector blobs are written, through blob I/O, so the
             # transaction does not rewrite the whole chunk.
@@ -365,6 +414,8 @@ class _ChunkColumns:
     conversation_ids: npt.NDArray[np.int64]
     roles: npt.NDArray[np.uint8]
     created_us: npt.NDArray[np.int64]
+    user_keys: npt.NDArray[np.int64]
+    agent_keys: npt.NDArray[np.int64]
 
     @classmethod
     def load(
@@ -386,6 +437,8 @@ class _ChunkColumns:
                 conversation_ids=np.zeros(size, dtype=np.int64),
                 roles=np.zeros((size, _TEXT_SLOT), dtype=np.uint8),
                 created_us=np.zeros(size, dtype=np.int64),
+                user_keys=np.zeros(size, dtype=np.int64),
+                agent_keys=np.zeros(size, dtype=np.int64),
             )
         chunk = connection.exec_driver_sql(_sql(_CHUNK_HEADER, table), (chunk_id,)).one()
 
@@ -403,17 +456,21 @@ class _ChunkColumns:
             rowids=np.frombuffer(chunk[1], dtype=np.int64).copy(),
             vectors=None,  # written slot by slot, see write_rows
             bits=None,
-            conversation_ids=np.frombuffer(blob("metadatachunks00"), dtype=np.int64).copy(),
-            roles=np.frombuffer(blob("metadatachunks01"), dtype=np.uint8).reshape(size, _TEXT_SLOT).copy(),
-            created_us=np.frombuffer(blob("metadatachunks02"), dtype=np.int64).copy(),
+            conversation_ids=np.frombuffer(blob(_CONVERSATIONS), dtype=np.int64).copy(),
+            roles=np.frombuffer(blob(_ROLES), dtype=np.uint8).reshape(size, _TEXT_SLOT).copy(),
+            created_us=np.frombuffer(blob(_CREATED), dtype=np.int64).copy(),
+            user_keys=np.frombuffer(blob(_USERS), dtype=np.int64).copy(),
+            agent_keys=np.frombuffer(blob(_AGENTS), dtype=np.int64).copy(),
         )
 
     def store(self, connection: Connection, table: str, chunk_id: int, size: int, existing: bool) -> None:
         validity = np.packbits(self.validity, bitorder="little").tobytes()
         blobs = [
-            ("metadatachunks00", "data", self.conversation_ids.tobytes()),
-            ("metadatachunks01", "data", self.roles.tobytes()),
-            ("metadatachunks02", "data", self.created_us.tobytes()),
+            (_CONVERSATIONS, "data", self.conversation_ids.tobytes()),
+            (_ROLES, "data", self.roles.tobytes()),
+            (_CREATED, "data", self.created_us.tobytes()),
+            (_USERS, "data", self.user_keys.tobytes()),
+            (_AGENTS, "data", self.agent_keys.tobytes()),
         ]
         if self.vectors is not None:
             blobs.append(("vector_chunks00", "vectors", self.vectors.tobytes()))

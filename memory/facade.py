@@ -1,0 +1,370 @@
+"""`MemoryFacade`: the conversation, message, search, recall, stats and forget methods, a few lines
+each (validate, call the pieces, open the transaction), seen through one `Owner`.
+
+`MemoryManager` is the facade of everyone (and owns the store: engine, embedder, spaces);
+`MemoryScope` is the same facade bound to one user (and agent). Both run on one shared `Core`, so a
+scope costs nothing to make and sees the manager's reindexing at once. Isolation is not up to these
+methods: the repositories they make for the owner resolve no id outside it, and the search filter
+they make carries it to both sides of every search.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.engine import Engine
+
+from memory import validation
+from memory.conversations import ConversationRepository
+from memory.embedding.base import Embedder
+from memory.errors import DuplicateError, ValidationError
+from memory.filters import SearchFilter
+from memory.gcpause import paused_for
+from memory.ingest import Pipeline, conversation_matrix, write_conversation_messages, write_conversations
+from memory.lifecycle.forget import ForgetReport, erase_messages, forget
+from memory.models import Conversation, EmbeddingSpace, Message, utcnow
+from memory.owners import Owner
+from memory.recall import SCOPES, RecallScope, TokenCounter, approximate_tokens, recall_context
+from memory.search import SEARCH_MODES, SearchHit, SearchMode, search_messages
+from memory.sessions import Transactions
+from memory.spaces import checked_active
+from memory.stats import store_stats
+from memory.transactions import Unit, Work
+from memory.validation import ConversationDraft, Query, Vector
+from memory.vectors.indexes import IndexCache
+
+
+@dataclass(slots=True)
+class Core:
+    """What a manager and its scopes share: the engine, the transactions, the embedding pipeline and
+    the active space it fills, the in-memory index, the size limit."""
+
+    engine: Engine
+    transactions: Transactions
+    pipeline: Pipeline
+    space: EmbeddingSpace
+    indexes: IndexCache
+    max_content_bytes: int
+    reindex_lock: threading.Lock
+
+    def reading(self) -> AbstractContextManager[Unit]:
+        return self.transactions.reading()
+
+    def writing(self) -> AbstractContextManager[Unit]:
+        return self.transactions.writing()
+
+    def active(self, session: Work) -> EmbeddingSpace:
+        """The active space, which must still be the one the embedder fills."""
+        self.space = checked_active(session, self.space, self.pipeline.embedder)
+        return self.space
+
+
+class MemoryFacade:
+    """The methods a manager and a scope share; see `MemoryManager` and `MemoryScope`."""
+
+    _core: Core
+    _owner: Owner
+
+    @property
+    def engine(self) -> Engine:
+        return self._core.engine
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder of the active space."""
+        return self._core.pipeline.embedder
+
+    @property
+    def max_content_bytes(self) -> int:
+        """The largest message content, title or metadata accepted, in UTF-8 bytes."""
+        return self._core.max_content_bytes
+
+    @property
+    def owner(self) -> Owner:
+        """Whose conversations this facade sees (and makes): `Owner()` for everyone's."""
+        return self._owner
+
+    # -- conversations and messages ---------------------------------------------------------------
+
+    def create_conversation(
+        self,
+        title: str | None = None,
+        *,
+        metadata: dict[str, Any] | None = None,
+        messages: Iterable[Mapping[str, Any]] | None = None,
+        source_id: str | None = None,
+        created_at: datetime | None = None,
+        vectors: Any = None,
+    ) -> Conversation:
+        """Start a conversation, optionally with its first messages, all in one transaction.
+
+        `source_id` is the conversation's id in an external source (an import file); a second
+        conversation with the same source id (of the same user and agent) raises `DuplicateError`.
+        `vectors`, as in `add_messages`.
+        """
+        item: dict[str, Any] = {"title": title, "metadata": metadata, "messages": messages}
+        item |= {"source_id": source_id, "created_at": created_at, "vectors": vectors}
+        (conversation,) = self.add_conversations([item])
+        return conversation
+
+    def add_conversations(
+        self, conversations: Iterable[Mapping[str, Any] | ConversationDraft]
+    ) -> list[Conversation]:
+        """Create many conversations with their messages in one transaction: all or nothing.
+
+        Each item is a dict with the keyword arguments of `create_conversation` (`title`, `metadata`,
+        `messages`, `source_id`, `created_at`, `vectors`), all optional, or a draft already checked
+        by `memory.validation.draft_conversation` (importers). Texts are embedded together.
+        """
+        core = self._core
+        with paused_for(conversations):
+            drafts = validation.draft_conversations(conversations, core.max_content_bytes)
+        to_embed = [message for draft in drafts if draft.vectors is None for message in draft.messages]
+        with core.transactions.call():
+            embedded = core.pipeline.vectors(to_embed, core.space, self._owner)
+            matrix = conversation_matrix(drafts, embedded, self.embedder.dimensions)
+            with paused_for(len(matrix)), core.writing() as session:
+                return write_conversations(session, core.active(session), self._owner, drafts, matrix)
+
+    def get_or_create_conversation(
+        self, source_id: str, *, title: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> Conversation:
+        """The conversation with this source id, created (with `title` and `metadata`) if there is
+        none yet. Atomic: processes racing for the same source id all get the one conversation."""
+        item = {"source_id": source_id, "title": title, "metadata": metadata}
+        draft = validation.draft_conversation(item, self._core.max_content_bytes)
+        # On SQLite one write transaction (BEGIN IMMEDIATE) holds the look-up and the insert, so no
+        # other writer can come in between. PostgreSQL lets two transactions both find nothing; the
+        # unique index then refuses the second insert, and the loser takes the winner's row.
+        try:
+            with self._core.writing() as session:
+                conversations = self._conversations(session)
+                found = conversations.by_source(source_id)
+                return found or conversations.insert_conversations([draft])[0]
+        except DuplicateError:
+            with self._core.reading() as session:
+                if (winner := self._conversations(session).by_source(source_id)) is None:
+                    raise
+                return winner
+
+    def find_conversation(self, source_id: str) -> Conversation | None:
+        """The conversation imported with this source id (by this user and agent), if any."""
+        with self._core.reading() as session:
+            return self._conversations(session).find_by_source(source_id)
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        content: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        created_at: datetime | None = None,
+    ) -> Message:
+        """Store one message and its vector."""
+        message = {"role": role, "content": content, "metadata": metadata, "created_at": created_at}
+        (stored,) = self.add_messages(conversation_id, [message])
+        return stored
+
+    def add_messages(
+        self, conversation_id: int, messages: Iterable[Mapping[str, Any]], *, vectors: Any = None
+    ) -> list[Message]:
+        """Store messages (dicts with `role`, `content`, optional `metadata`, `created_at`) and their
+        vectors in one transaction: all or nothing.
+
+        Content already embedded in the active space is not embedded again. `vectors`, an array of
+        shape (len(messages), dimensions), stores precomputed embeddings instead (bulk loads).
+        """
+        core = self._core
+        conversation_id = validation.check_id(conversation_id, "conversation_id")
+        with paused_for(messages):
+            drafts = validation.draft_messages(messages, core.max_content_bytes)
+        with core.transactions.call():  # the look-up before the model and the write share one connection
+            if vectors is not None:
+                matrix = validation.matrix_for(vectors, self.embedder.dimensions, len(drafts))
+            else:
+                matrix = core.pipeline.vectors(
+                    drafts, core.space, self._owner, conversation_id=conversation_id
+                )
+            with paused_for(len(drafts)), core.writing() as session:
+                conversations, space, now = self._conversations(session), core.space, utcnow()
+                stored_with = conversations.touch_while_active(conversation_id, now, space)
+                if stored_with is None:
+                    space = core.active(session)
+                    stored_with = conversations.touch(conversation_id, now)
+                return write_conversation_messages(
+                    session, space, conversation_id, stored_with, drafts, matrix, now
+                )
+
+    def get_conversation(self, conversation_id: int) -> Conversation:
+        """The conversation with its messages loaded."""
+        with self._core.reading() as session:
+            return self._conversations(session).get(conversation_id, with_messages=True)
+
+    def list_conversations(
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+    ) -> list[Conversation]:
+        """Conversations, most recently updated first; `user_id` and `agent_id` keep those owners'."""
+        owner = validation.narrowed(self._owner, user_id, agent_id)
+        if owner is None:  # a scope asked for another owner's: there are none
+            validation.check_count(limit, "limit"), validation.check_count(offset, "offset")
+            return []
+        with self._core.reading() as session:
+            return ConversationRepository(session, owner=owner).list_recent(limit=limit, offset=offset)
+
+    def get_messages(self, conversation_id: int, *, limit: int | None = None) -> list[Message]:
+        """A conversation's messages in chronological order; with `limit`, the most recent ones."""
+        with self._core.transactions.peeking() as session:  # one SELECT (a second only if it finds none)
+            return self._conversations(session).messages(conversation_id, limit=limit)
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        """Delete a conversation with its messages and their vectors in every space, overwriting
+        their bytes in the database (the WAL keeps older page images until its next checkpoint;
+        `forget` checkpoints at once)."""
+        with self._core.writing() as session:
+            conversations = self._conversations(session)
+            conversation = conversations.get(conversation_id)
+            erase_messages(session, conversations.message_ids(conversation.id))
+            conversations.delete(conversation.id)
+
+    def delete_message(self, message_id: int) -> None:
+        """Delete a message and its vectors in every space, overwriting their bytes in the database
+        (as `delete_conversation`)."""
+        with self._core.writing() as session:
+            erase_messages(session, [self._conversations(session).get_message(message_id).id])
+
+    def forget(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        conversation_id: int | None = None,
+    ) -> ForgetReport:
+        """Delete everything of a user, an agent or a conversation, for good, in one transaction:
+        conversations, messages, their vectors in every space, full-text entries and change-log
+        entries. On SQLite the freed bytes are overwritten and the WAL checkpointed before it
+        returns, so nothing forgotten can be read back from the files. Returns what was removed.
+
+        A scope forgets within itself (with no argument: all of it); the manager needs at least one
+        of the three.
+        """
+        owner = validation.narrowed(self._owner, user_id, agent_id)
+        if conversation_id is not None:
+            conversation_id = validation.check_id(conversation_id, "conversation_id")
+        elif owner is not None and not owner.restricts:
+            raise ValidationError("forget needs a user_id, an agent_id or a conversation_id")
+        return forget(self._core.transactions, owner, conversation_id)
+
+    # -- search ----------------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str | Sequence[float] | npt.NDArray[np.floating],
+        k: int = 10,
+        *,
+        mode: SearchMode = "hybrid",
+        conversation_id: int | None = None,
+        roles: Iterable[str] | str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+    ) -> list[SearchHit]:
+        """The `k` messages that best match `query` (text, or a vector), best first.
+
+        `mode="vector"` ranks by meaning (nearest vectors), `"text"` by words (full-text, BM25 on
+        SQLite), and `"hybrid"` (the default) fuses both rankings by Reciprocal Rank Fusion; a
+        vector query can only be searched by meaning. Every filter applies to both sides; `since`
+        is inclusive and `until` exclusive; `user_id` and `agent_id` keep those owners' messages.
+        Each hit's `sources` says which side(s) found it.
+        """
+        k = validation.check_k(k)
+        mode = validation.check_choice(mode, SEARCH_MODES, "mode")  # type: ignore[assignment]
+        owner = validation.narrowed(self._owner, user_id, agent_id)
+        where = validation.search_filter(
+            conversation_id=conversation_id, roles=roles, since=since, until=until, owner=owner or self._owner
+        )
+        size_limit, needs_text = self._core.max_content_bytes, mode == "text"
+        checked = validation.check_query(query, self.embedder.dimensions, size_limit, needs_text)
+        if owner is None:  # a scope asked for another owner's messages: there are none
+            return []
+        return self._search(checked, k, mode, where)
+
+    def recall(
+        self,
+        conversation_id: int,
+        query: str | None = None,
+        *,
+        max_tokens: int = 2000,
+        recent: int = 20,
+        k: int = 8,
+        scope: RecallScope = "conversation",
+        count_tokens: TokenCounter | None = None,
+    ) -> list[Message]:
+        """The context for a turn of `conversation_id`: its `recent` latest messages plus the `k`
+        messages most relevant to `query` (default: the conversation's latest user message), from
+        this conversation or, with `scope="all"`, from every conversation this facade sees; no
+        duplicates, at most `max_tokens` tokens, chronological. When trimming, the newest recent
+        messages are kept first, then the relevant ones by relevance. Tokens are counted with
+        `count_tokens`, else the embedder's tokenizer (`count_tokens` method) when it has one, else
+        `approximate_tokens`.
+        """
+        conversation_id = validation.check_id(conversation_id, "conversation_id")
+        max_tokens = validation.check_count(max_tokens, "max_tokens")
+        recent, k = validation.check_count(recent, "recent"), validation.check_count(k, "k")
+        scope = validation.check_choice(scope, SCOPES, "scope")  # type: ignore[assignment]
+        limit = self._core.max_content_bytes
+        text = None if query is None else validation.check_content(query, limit, "query")
+        counter = count_tokens or getattr(self.embedder, "count_tokens", None) or approximate_tokens
+
+        def search(text: str, depth: int, where: SearchFilter) -> list[SearchHit]:
+            return self._search(Query(text, None), depth, "hybrid", where)
+
+        return recall_context(
+            self._core.reading,
+            self._owner,
+            search,
+            conversation_id,
+            text,
+            max_tokens=max_tokens,
+            recent=recent,
+            k=k,
+            scope=scope,
+            count_tokens=counter,
+        )
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of conversations, messages, and vectors per embedding space (of what this facade
+        sees: a scope's counts are its own)."""
+        with self._core.reading() as session:
+            return store_stats(session, self._owner)
+
+    # -- internals ---------------------------------------------------------------------------------------
+
+    def _conversations(self, session: Work) -> ConversationRepository:
+        """The repository of this facade's owner: ids outside it do not exist."""
+        return ConversationRepository(session, owner=self._owner)
+
+    def _search(self, query: Query, k: int, mode: SearchMode, where: SearchFilter) -> list[SearchHit]:
+        """`search` with checked arguments; a text query is embedded here, outside the transaction."""
+        core = self._core
+        vector = query.vector
+        if vector is None:
+            vector = Vector(core.pipeline.embed([str(query.text)])[0])
+        with core.reading() as session:
+            space = core.active(session)
+            return search_messages(
+                session, space, vector, k, where, text=query.text, mode=mode, indexes=core.indexes
+            )

@@ -126,3 +126,81 @@ def test_an_import_killed_part_way_leaves_whole_conversations_and_resumes(memory
     assert finished.returncode == 0, finished.stderr
     messages, _ = _check_store(memory_url)
     assert len(messages) == sum(expected.values()) == 2438
+
+
+_FORGETTER = """
+import sys
+import memory
+
+manager = memory.MemoryManager(sys.argv[1], embedder=memory.FakeEmbedder(32), migrate=False)
+print("ready", flush=True)
+report = manager.forget(user_id="alice")
+print("forgot", report.messages, flush=True)
+"""
+
+
+def _alice_and_bob(url: str) -> tuple[int, int]:
+    """How many messages of alice's and of bob's the store holds, checking that each of alice's has
+    its vector and its full-text entry, and that the store and its full-text index are whole."""
+    engine = memory.create_engine(url)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+        connection.exec_driver_sql(
+            "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)"
+        )
+        counts = dict(
+            connection.execute(
+                sa.text(
+                    "SELECT c.user_id, count(m.id) FROM conversations c "
+                    "JOIN messages m ON m.conversation_id = c.id GROUP BY c.user_id"
+                )
+            ).all()
+        )
+        vectors = connection.exec_driver_sql("SELECT count(*) FROM message_vectors_1").scalar_one()
+        words = connection.exec_driver_sql(
+            "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'alicesecret'"
+        ).scalar_one()
+        connection.rollback()
+    engine.dispose()
+    alice, bob = counts.get("alice", 0), counts.get("bob", 0)
+    assert vectors == alice + bob, "a vector without its message, or a message without its vector"
+    assert words == alice, "the full-text index disagrees with alice's messages"
+    return alice, bob
+
+
+def test_forget_killed_at_random_moments_forgets_all_or_nothing(memory_url: str) -> None:
+    per_user = 900
+    rng = random.Random(30)
+
+    def fill_alice(manager: MemoryManager) -> None:
+        alice = manager.scoped("alice")
+        for c in range(3):
+            messages = [{"role": "user", "content": f"alicesecret {c} {i}"} for i in range(per_user // 3)]
+            alice.create_conversation(f"alice {c}", messages=messages)
+
+    with MemoryManager(memory_url, embedder=FakeEmbedder(32)) as manager:
+        bob = manager.scoped("bob")
+        bob.create_conversation("bob", messages=[{"role": "user", "content": f"bob {i}"} for i in range(200)])
+        fill_alice(manager)
+    outcomes = {"whole": 0, "gone": 0}
+    for kill in range(10):
+        child = subprocess.Popen(
+            [sys.executable, "-c", _FORGETTER, memory_url], stdout=subprocess.PIPE, text=True
+        )
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.0, 0.3))
+        os.kill(child.pid, signal.SIGKILL)
+        output, _ = child.communicate(timeout=60)
+        alice, bob = _alice_and_bob(memory_url)
+        assert bob == 200, f"kill {kill}: bob's memory was touched"
+        assert alice in (0, per_user), f"kill {kill}: a forget was left half done ({alice} messages)"
+        assert "forgot" not in output or alice == 0, "a forget that reported success left data behind"
+        outcomes["gone" if alice == 0 else "whole"] += 1
+        if alice == 0:
+            with MemoryManager(memory_url, embedder=FakeEmbedder(32)) as manager:
+                fill_alice(manager)
+    assert outcomes["whole"] and outcomes["gone"], f"the kills all landed on one side: {outcomes}"
+    finished = subprocess.run([sys.executable, "-c", _FORGETTER, memory_url], capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert _alice_and_bob(memory_url) == (0, 200)

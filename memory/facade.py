@@ -28,7 +28,7 @@ from memory.errors import DuplicateError, ValidationError
 from memory.filters import SearchFilter
 from memory.gcpause import paused_for
 from memory.ingest import Pipeline, conversation_matrix, write_conversation_messages, write_conversations
-from memory.lifecycle.forget import ForgetReport, erase_messages, forget
+from memory.lifecycle.forget import ForgetReport, forget
 from memory.models import Conversation, EmbeddingSpace, Message, utcnow
 from memory.owners import Owner
 from memory.recall import SCOPES, RecallScope, TokenCounter, approximate_tokens, recall_context
@@ -230,20 +230,15 @@ class MemoryFacade:
             return self._conversations(session).messages(conversation_id, limit=limit)
 
     def delete_conversation(self, conversation_id: int) -> None:
-        """Delete a conversation with its messages and their vectors in every space, overwriting
-        their bytes in the database (the WAL keeps older page images until its next checkpoint;
-        `forget` checkpoints at once)."""
+        """Delete a conversation with its messages and their vectors in every space (gone from every
+        search; to overwrite their bytes on disk too, use `forget(conversation_id=...)`)."""
         with self._core.writing() as session:
-            conversations = self._conversations(session)
-            conversation = conversations.get(conversation_id)
-            erase_messages(session, conversations.message_ids(conversation.id))
-            conversations.delete(conversation.id)
+            self._conversations(session).delete(conversation_id)
 
     def delete_message(self, message_id: int) -> None:
-        """Delete a message and its vectors in every space, overwriting their bytes in the database
-        (as `delete_conversation`)."""
+        """Delete a message and its vectors in every space (as `delete_conversation`)."""
         with self._core.writing() as session:
-            erase_messages(session, [self._conversations(session).get_message(message_id).id])
+            self._conversations(session).delete_message(message_id)
 
     def forget(
         self,

@@ -36,6 +36,8 @@ bench: venv
 	$(PY) bench/ingest.py
 	$(PY) bench/turn.py
 	$(PY) bench/bulk_calls.py --messages 100000
+	$(PY) bench/scopes.py --users 100
+	$(PY) bench/erase_cost.py --messages 50000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -232,7 +232,13 @@ class MemorySqlTurns:
         self.connection.enable_load_extension(True)
         sqlite_vec.load(self.connection)
         self.connection.enable_load_extension(False)
-        for pragma in ("foreign_keys=ON", "busy_timeout=5000", "cache_size=-32768", "journal_mode=WAL"):
+        for pragma in (
+            "foreign_keys=ON",
+            "secure_delete=ON",
+            "busy_timeout=5000",
+            "cache_size=-32768",
+            "journal_mode=WAL",
+        ):
             self.connection.execute(f"PRAGMA {pragma}")
         self.connection.execute("PRAGMA synchronous=NORMAL")
         self.connection.execute("PRAGMA wal_autocheckpoint=8192")
@@ -241,27 +247,36 @@ class MemorySqlTurns:
         db, conversation = self.connection, self.conversation_id
         digest = hashlib.sha256(text.encode()).hexdigest()
         key = int(digest[:8], 16) - (1 << 31)
-        db.execute("SELECT id FROM conversations WHERE id = ?", (conversation,)).fetchall()
-        db.execute("SELECT content_hash, id FROM messages WHERE content_key IN (?) ORDER BY id", (key,))
+        db.execute(
+            "SELECT m.content_hash, m.id FROM conversations AS c LEFT JOIN messages AS m "
+            "ON m.content_key IN (?) WHERE c.id = ? ORDER BY m.id",
+            (key, conversation),
+        ).fetchall()
         vector = self.embedder.embed([text])[0]
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
         db.execute("BEGIN IMMEDIATE")
-        db.execute(
-            "SELECT id, model, dimensions, fingerprint FROM embedding_spaces WHERE is_active"
+        owner = db.execute(
+            "UPDATE conversations SET updated_at = ? WHERE id = ? AND (CAST(? AS VARCHAR) IS NULL OR "
+            "user_id = CAST(? AS VARCHAR)) AND (CAST(? AS VARCHAR) IS NULL OR agent_id = CAST(? AS VARCHAR)) "
+            "AND EXISTS (SELECT * FROM embedding_spaces WHERE id = 1 AND is_active AND model = ? "
+            "AND dimensions = ? AND fingerprint IS ?) RETURNING user_id, agent_id",
+            (now, conversation, None, None, None, None, self.embedder.name, 384, self.embedder.fingerprint),
         ).fetchall()
-        db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation))
-        message_id = db.execute(
+        assert owner, "the replayed UPDATE touched nothing"
+        (message_id,) = db.execute(
             "INSERT INTO messages (conversation_id, role, content, created_at, metadata, content_hash, "
-            "content_key) VALUES (?, ?, ?, ?, '{}', ?, ?)",
+            "content_key) VALUES (?, ?, ?, ?, '{}', ?, ?) RETURNING id",
             (conversation, role, text, now, digest, key),
-        ).lastrowid
+        ).fetchone()
         db.execute(
-            "INSERT INTO message_vectors_1(message_id, conversation_id, role, created_at, embedding, "
-            "embedding_bits) VALUES (?, ?, ?, ?, ?, vec_bit(?))",
+            "INSERT INTO message_vectors_1(message_id, conversation_id, role, created_at, user_key, "
+            "agent_key, embedding, embedding_bits) VALUES (?, ?, ?, ?, ?, ?, ?, vec_bit(?))",
             (
                 message_id,
                 conversation,
                 role,
+                0,
+                0,
                 0,
                 vector.tobytes(),
                 np.packbits(vector > 0, bitorder="little").tobytes(),
@@ -274,13 +289,14 @@ class MemorySqlTurns:
         db.execute("COMMIT")
 
     def get(self) -> list[str]:
-        self.connection.execute("BEGIN")
         rows = self.connection.execute(
             "SELECT id, conversation_id, role, content, created_at, metadata, content_hash, content_key "
-            "FROM messages WHERE conversation_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
-            (self.conversation_id, LIMIT),
+            "FROM messages WHERE conversation_id = ? AND EXISTS (SELECT * FROM conversations WHERE "
+            "conversations.id = ? AND (CAST(? AS VARCHAR) IS NULL OR conversations.user_id = CAST(? AS "
+            "VARCHAR)) AND (CAST(? AS VARCHAR) IS NULL OR conversations.agent_id = CAST(? AS VARCHAR))) "
+            "ORDER BY created_at DESC, id DESC LIMIT ?",
+            (self.conversation_id, self.conversation_id, None, None, None, None, LIMIT),
         ).fetchall()
-        self.connection.execute("COMMIT")
         return [row[3] for row in reversed(rows)]
 
     def synchronous(self) -> int:

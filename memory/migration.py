@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Final
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -15,6 +17,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from memory.engine import create_engine
 from memory.errors import SchemaError, translate_database_errors
+
+#: memory's own Alembic version table, so its history lives beside the host application's.
+VERSION_TABLE: Final = "memory_alembic_version"
+#: Where stores made before 0.2 keep memory's revision (Alembic's default table).
+LEGACY_VERSION_TABLE: Final = "alembic_version"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -34,8 +41,37 @@ def head_revision() -> str:
 
 
 def current_revision(connection: Connection) -> str | None:
-    """The revision the database is at, or None for an unmigrated database."""
-    return MigrationContext.configure(connection).get_current_revision()
+    """memory's revision in the database (in its own version table, else in Alembic's default one
+    for a store not yet adopted), or None when memory has no schema there."""
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision() or _legacy_revision(connection)
+
+
+def adopt_legacy_version(connection: Connection) -> None:
+    """Move memory's revision from Alembic's default `alembic_version` (where stores made before
+    0.2 keep it) into `memory_alembic_version`, so a host application's own history can use the
+    default table. A row of another history is left alone; the table goes when it is left empty."""
+    revision = _legacy_revision(connection)
+    if revision is None:
+        return
+    ours = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    if ours.get_current_revision() is None:
+        ours.stamp(ScriptDirectory.from_config(alembic_config()), revision)
+    legacy = sa.Table(LEGACY_VERSION_TABLE, sa.MetaData(), sa.Column("version_num", sa.String(32)))
+    connection.execute(sa.delete(legacy).where(legacy.c.version_num == revision))
+    if connection.execute(sa.select(sa.func.count()).select_from(legacy)).scalar_one() == 0:
+        legacy.drop(connection)
+
+
+def _legacy_revision(connection: Connection) -> str | None:
+    """A revision of memory's history found in Alembic's default version table, if any."""
+    if not sa.inspect(connection).has_table(LEGACY_VERSION_TABLE):
+        return None
+    legacy = sa.table(LEGACY_VERSION_TABLE, sa.column("version_num"))
+    found = set(connection.execute(sa.select(legacy.c.version_num)).scalars())
+    ours = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    matches = found & ours
+    return matches.pop() if len(matches) == 1 else None
 
 
 def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from memory.engine import create_engine
 from memory.identifiers import FULL_TEXT_INDEX, is_full_text_table, is_vector_table
+from memory.migration import VERSION_TABLE, adopt_legacy_version
 from memory.models import Base
 
 config = context.config
@@ -24,7 +25,8 @@ def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
     """Hide what autogenerate must not touch: vector tables, vec0's and FTS5's shadow tables, SQLite
     internals, and the full-text expression index (none of them are declarative models)."""
     if type_ == "table" and name is not None:
-        return not (is_vector_table(name) or is_full_text_table(name) or name.startswith("sqlite_"))
+        hidden = is_vector_table(name) or is_full_text_table(name) or name.startswith("sqlite_")
+        return not (hidden or name == "alembic_version")
     if type_ == "index" and name is not None:
         return name != FULL_TEXT_INDEX
     return True
@@ -36,9 +38,13 @@ def _database_url() -> str:
 
 
 def _run(connection: Connection) -> None:
+    # memory's revision lives in a table of its own, beside any host application's `alembic_version`;
+    # a store made before that keeps it in `alembic_version` until here.
+    adopt_legacy_version(connection)
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        version_table=VERSION_TABLE,
         include_name=include_name,
         render_as_batch=connection.dialect.name == "sqlite",
         # Our SQLite engines emit real BEGINs, so DDL is transactional on both backends.
@@ -55,6 +61,7 @@ def run_migrations_offline() -> None:
         url=_database_url(),
         target_metadata=target_metadata,
         literal_binds=True,
+        version_table=VERSION_TABLE,
         include_name=include_name,
         dialect_opts={"paramstyle": paramstyle},
     )

@@ -66,7 +66,11 @@ def schema_objects(engine: sa.Engine) -> list[str]:
         names = []
         for table in inspector.get_table_names():
             names += [table, *(str(index["name"]) for index in inspector.get_indexes(table))]
-    return sorted(n for n in names if not n.startswith("sqlite_") and n != "alembic_version")
+    return sorted(
+        n
+        for n in names
+        if not n.startswith("sqlite_") and n not in ("alembic_version", "memory_alembic_version")
+    )
 
 
 def integrity_ok(engine: sa.Engine) -> bool:

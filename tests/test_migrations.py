@@ -398,3 +398,44 @@ def test_data_written_at_each_revision_survives_the_upgrade_to_head(memory_url: 
         assert manager.stats()["messages"] == 5
     assert integrity_ok(engine)
     engine.dispose()
+
+
+def test_a_store_of_the_previous_release_is_adopted_into_memorys_own_version_table(memory_url: str) -> None:
+    """Before 0008, memory kept its revision in Alembic's default `alembic_version`; opening such a
+    store moves it to `memory_alembic_version` and upgrades, keeping the data."""
+    engine = memory.create_engine(memory_url)
+    memory.upgrade(engine, "0007")
+    _write_era_data(engine)
+    with engine.begin() as connection:  # as the previous release left it
+        connection.exec_driver_sql(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"
+        )
+        connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('0007')")
+        connection.exec_driver_sql("DROP TABLE memory_alembic_version")
+        assert current_revision(connection) == "0007"
+    with memory.MemoryManager(memory_url, embedder=memory.FakeEmbedder(384)) as manager:
+        assert manager.stats()["messages"] == 6
+    tables = set(sa.inspect(engine).get_table_names())
+    assert "alembic_version" not in tables and "memory_alembic_version" in tables
+    with engine.connect() as connection:
+        assert current_revision(connection) == head_revision()
+    engine.dispose()
+
+
+def test_memorys_history_lives_beside_a_host_applications_alembic_version(memory_url: str) -> None:
+    engine = memory.create_engine(memory_url)
+    with engine.begin() as connection:  # a host application's own history, already in the database
+        connection.exec_driver_sql(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"
+        )
+        connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('a1b2c3d4e5f6')")
+    memory.upgrade(engine)
+    with engine.connect() as connection:
+        assert current_revision(connection) == head_revision()
+        host = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+        assert host == ["a1b2c3d4e5f6"]
+    memory.downgrade(engine, "base")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all() == host
+        assert current_revision(connection) is None
+    engine.dispose()

@@ -100,6 +100,11 @@ def translated_error(exc: sa_exc.DBAPIError, action: str) -> MemoryStoreError:
                 f"could not {action}: {text}; the database is not migrated: run `memory db upgrade` "
                 "or memory.upgrade(url)"
             )
+    if "file is not a database" in text or "malformed" in text:
+        return DatabaseError(
+            f"could not {action}: {text}; it is not a SQLite database, or it is damaged: restore it "
+            "from a backup (or check the path)"
+        )
     return DatabaseError(f"could not {action}: {text}")
 
 

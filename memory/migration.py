@@ -69,25 +69,27 @@ def _legacy_revision(connection: Connection) -> str | None:
         return None
     legacy = sa.table(LEGACY_VERSION_TABLE, sa.column("version_num"))
     found = set(connection.execute(sa.select(legacy.c.version_num)).scalars())
-    ours = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    matches = found & ours
+    matches = found & _revisions()
     return matches.pop() if len(matches) == 1 else None
 
 
 def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:
     """Upgrade the database to `revision` (default: the newest)."""
-    with _connection(url_or_engine) as connection, translate_database_errors(f"upgrade to {revision}"):
+    with _connection(url_or_engine, f"upgrade {{}} to {revision}") as connection:
+        _require_known(connection)
         command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(url_or_engine: str | Engine, revision: str) -> None:
     """Downgrade the database to `revision` (`"base"` removes every table)."""
-    with _connection(url_or_engine) as connection, translate_database_errors(f"downgrade to {revision}"):
+    with _connection(url_or_engine, f"downgrade {{}} to {revision}") as connection:
+        _require_known(connection)
         command.downgrade(alembic_config(connection), revision)
 
 
 def require_head(connection: Connection) -> None:
     """Raise `SchemaError` unless the database is at the package's head revision."""
+    _require_known(connection)
     current, head = current_revision(connection), head_revision()
     if current != head:
         state = "not migrated" if current is None else f"at revision {current}"
@@ -103,15 +105,42 @@ def ensure_schema(engine: Engine, *, migrate: bool) -> None:
     if migrate:
         upgrade(engine)
         return
-    with engine.connect() as connection:
+    with translate_database_errors(f"open {describe(engine)}"), engine.connect() as connection:
         require_head(connection)
 
 
+def _require_known(connection: Connection) -> None:
+    """`SchemaError` when the database is at a revision this package does not know (a newer one)."""
+    current = MigrationContext.configure(
+        connection, opts={"version_table": VERSION_TABLE}
+    ).get_current_revision()
+    if current is not None and current not in _revisions():
+        raise SchemaError(
+            f"{describe(connection.engine)} is at memory schema revision {current!r}, which this version "
+            f"of memory (newest revision {head_revision()}) does not know: a newer memory wrote it; "
+            "upgrade the memory package"
+        )
+
+
+def _revisions() -> set[str]:
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def describe(engine: Engine) -> str:
+    """The database an engine opens, for messages: a SQLite file's path, else the URL without its
+    password."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return str(url.database or ":memory:")
+    return url.render_as_string(hide_password=True)
+
+
 @contextmanager
-def _connection(url_or_engine: str | Engine) -> Iterator[Connection]:
+def _connection(url_or_engine: str | Engine, action: str) -> Iterator[Connection]:
+    """A transaction on the database, driver errors translated (`action` with `{}` for its name)."""
     engine = create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     try:
-        with engine.begin() as connection:
+        with translate_database_errors(action.format(describe(engine))), engine.begin() as connection:
             yield connection
     finally:
         if engine is not url_or_engine:

@@ -439,3 +439,32 @@ def test_memorys_history_lives_beside_a_host_applications_alembic_version(memory
         assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all() == host
         assert current_revision(connection) is None
     engine.dispose()
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize(
+    "content", [b"name,amount\ninvoice-1,10\n" * 200, b"SQLite format 3\x00" + b"\xff" * 4000]
+)
+def test_a_file_that_is_not_a_database_or_is_damaged_raises_a_typed_error_naming_it(
+    tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "not-a-store.db"
+    path.write_bytes(content)
+    with pytest.raises(memory.DatabaseError, match="not-a-store.db.*restore it from a backup"):
+        memory.MemoryManager(f"sqlite:///{path}", embedder=memory.FakeEmbedder(8))
+    with pytest.raises(memory.DatabaseError, match="not-a-store.db"):
+        memory.MemoryManager(f"sqlite:///{path}", embedder=memory.FakeEmbedder(8), migrate=False)
+    assert path.read_bytes() == content
+
+
+def test_a_store_of_a_newer_memory_raises_schema_error_saying_to_upgrade_the_package(memory_url: str) -> None:
+    engine = memory.create_engine(memory_url)
+    memory.upgrade(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE memory_alembic_version SET version_num = '0999'")
+    for migrate in (True, False):
+        with pytest.raises(memory.SchemaError, match="'0999'.*upgrade the memory package"):
+            memory.MemoryManager(memory_url, embedder=memory.FakeEmbedder(8), migrate=migrate)
+    with engine.connect() as connection:
+        assert current_revision(connection) == "0999"  # nothing was changed
+    engine.dispose()

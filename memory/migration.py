@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -17,6 +17,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from memory.engine import create_engine
 from memory.errors import SchemaError, translate_database_errors
+from memory.identifiers import FULL_TEXT_INDEX, is_full_text_table, is_vector_table
+from memory.models import Base
 
 #: memory's own Alembic version table, so its history lives beside the host application's.
 VERSION_TABLE: Final = "memory_alembic_version"
@@ -107,6 +109,29 @@ def ensure_schema(engine: Engine, *, migrate: bool) -> None:
         return
     with translate_database_errors(f"open {describe(engine)}"), engine.connect() as connection:
         require_head(connection)
+
+
+def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+    """For a host application's Alembic `env.py` (`context.configure(include_name=...)`): False for
+    everything of memory's in the shared database (its tables, vector tables, full-text tables, the
+    shadow tables of both, their indexes, and its version table), so the host's autogenerate neither
+    drops nor reports them."""
+    if type_ == "table":
+        return name is None or not is_memory_table(name)
+    if type_ in ("index", "unique_constraint", "column", "foreign_key_constraint"):
+        table = parent_names.get("table_name")
+        return name != FULL_TEXT_INDEX and (table is None or not is_memory_table(table))
+    return True
+
+
+def is_memory_table(name: str) -> bool:
+    """Whether a table of the database is one of memory's."""
+    return (
+        name in Base.metadata.tables
+        or name == VERSION_TABLE
+        or is_vector_table(name)
+        or is_full_text_table(name)
+    )
 
 
 def _require_known(connection: Connection) -> None:

@@ -31,7 +31,7 @@ from memory.export import export_jsonl
 from memory.facade import MemoryFacade
 from memory.importers import FORMATS, import_file
 from memory.manager import MemoryManager
-from memory.migration import current_revision, downgrade, head_revision, upgrade
+from memory.migration import current_revision, downgrade, ensure_schema, head_revision, upgrade
 from memory.models import ROLES
 from memory.search import SEARCH_MODES, SearchHit
 from memory.spaces import SpaceRepository
@@ -187,15 +187,18 @@ def _url(args: argparse.Namespace) -> str:
 
 
 class _Store:
-    """A manager on one engine, opened with the model that fits the store."""
+    """A manager on one engine, opened with the model that fits the store. Commands that only read
+    (`writes=False`) never change a schema: a store that is not at the newest revision is an error
+    that says to run `memory db upgrade`. Commands that write migrate a store memory made, or a new
+    one, but not a database of another application (see `MemoryManager`'s `migrate`)."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, *, writes: bool = False) -> None:
         self.engine = create_engine(_url(args))
         try:
-            upgrade(self.engine)
+            ensure_schema(self.engine, migrate=None if writes else False)
             # An explicit --model wins (and fails clearly if the store holds another model's vectors).
             model = args.model or self._stored_model() or os.environ.get("MEMORY_MODEL") or DEFAULT_MODEL
-            self.manager = MemoryManager(self.engine, embedder=embedder_for(model))
+            self.manager = MemoryManager(self.engine, embedder=embedder_for(model), migrate=False)
         except BaseException:
             self.engine.dispose()
             raise
@@ -267,7 +270,7 @@ def _db_current(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         return _fail(f"no such file: {args.file}")
-    with _Store(args) as store:
+    with _Store(args, writes=True) as store:
         memory = store.memory(args)
         bar = _ProgressBar(sys.stderr, label=f"importing {args.file.name}")
         summary = import_file(memory, args.file, format=args.format, strict=args.strict, progress=bar.update)
@@ -359,7 +362,7 @@ def _stats(args: argparse.Namespace) -> int:
 def _forget(args: argparse.Namespace) -> int:
     if args.user is None and args.conversation is None:
         return _fail("forget needs --user (and optionally --agent) or --conversation")
-    with _Store(args) as store:
+    with _Store(args, writes=True) as store:
         memory = store.memory(args)
         if args.conversation is not None:
             conversation = memory.get_conversation(args.conversation)
@@ -385,7 +388,7 @@ def _reindex(args: argparse.Namespace) -> int:
     target = embedder_for(args.target_model)
     if args.user is not None or args.agent is not None:
         return _fail("reindex works on the whole store: leave out --user and --agent")
-    with _Store(args) as store:
+    with _Store(args, writes=True) as store:
         info = store.manager.reindex(target, batch_size=args.batch_size)
     print(f"space #{info.id} ({info.model}, {info.dimensions} dims) is active with {info.vectors} vectors")
     return 0

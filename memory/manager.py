@@ -28,9 +28,12 @@ from memory.vectors.indexes import IndexCache, IndexChoice, check_index_choice
 class MemoryManager(MemoryFacade):
     """An assistant's conversations, searchable by meaning.
 
-    Opens (and by default migrates) the database at `url`, matches `embedder` against the store's
-    active embedding space, and then serves every call in its own short transaction, so one manager
-    can be shared by several threads. `embedder=None` means `SentenceTransformerEmbedder()`.
+    Opens the database at `url` and brings memory's schema to the newest revision (`migrate=None`,
+    the default: a new or empty database, or one memory made; a database holding only another
+    application's tables raises `SchemaError` unless `migrate=True`; `migrate=False` only checks),
+    matches `embedder` against the store's active embedding space, and then serves every call in its
+    own short transaction, so one manager can be shared by several threads. `embedder=None` means
+    `SentenceTransformerEmbedder()`.
 
     The manager sees every conversation; what it creates belongs to no user. `scoped(user_id,
     agent_id)` gives the view of one user (and agent), with the same methods.
@@ -41,7 +44,7 @@ class MemoryManager(MemoryFacade):
         url: str | Engine = DEFAULT_URL,
         *,
         embedder: Embedder | None = None,
-        migrate: bool = True,
+        migrate: bool | None = None,
         max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES,
         vector_index: IndexChoice = "exact",
     ) -> None:

@@ -102,13 +102,38 @@ def require_head(connection: Connection) -> None:
         )
 
 
-def ensure_schema(engine: Engine, *, migrate: bool) -> None:
-    """Upgrade the database to the head revision (`migrate=True`), or require that it is there."""
+def ensure_schema(engine: Engine, *, migrate: bool | None) -> None:
+    """Bring the database to the head revision, or require that it is there.
+
+    `migrate=True` upgrades whatever the database holds; `False` only checks. `None` (the default of
+    `MemoryManager`) upgrades a database memory made (or an empty one) but refuses one that holds
+    another application's tables and no memory schema: adding tables to it takes an explicit
+    `migrate=True`, `memory.upgrade(url)` or `memory db upgrade`.
+    """
+    if migrate is None:
+        with translate_database_errors(f"open {describe(engine)}"), engine.connect() as connection:
+            foreign = _foreign_tables(connection)
+        if foreign:
+            raise SchemaError(
+                f"{describe(engine)} holds tables of another application ({', '.join(foreign[:5])}) and "
+                "no memory schema, and memory does not add tables to a database it did not create "
+                "unless asked: run `memory db upgrade` (or memory.upgrade(url), or open it with "
+                "MemoryManager(url, migrate=True))"
+            )
+        migrate = True
     if migrate:
         upgrade(engine)
         return
     with translate_database_errors(f"open {describe(engine)}"), engine.connect() as connection:
         require_head(connection)
+
+
+def _foreign_tables(connection: Connection) -> list[str]:
+    """The tables of a database that has no memory revision: none of them memory's (empty: none)."""
+    if current_revision(connection) is not None:
+        return []
+    names = sa.inspect(connection).get_table_names()
+    return sorted(name for name in names if not is_memory_table(name) and not name.startswith("sqlite_"))
 
 
 def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:

@@ -42,6 +42,7 @@ def run(
 @pytest.fixture
 def db(memory_url: str) -> str:
     """A store whose model is the deterministic fake (no model needed in these tests)."""
+    assert run("db", "upgrade", db=memory_url).returncode == 0
     result = run("--model", "fake:64", "stats", db=memory_url)  # the empty store adopts fake:64
     assert result.returncode == 0, result.stderr
     return memory_url
@@ -252,3 +253,28 @@ def test_user_and_agent_scope_every_command(db: str, tmp_path: Path) -> None:
     assert one.startswith("forgot 1 conversations")
     assert run("forget", db=db).returncode == 1
     assert run("--user", "alice", "reindex", "--model", "fake:32", db=db).returncode == 1
+
+
+@pytest.mark.sqlite_only
+def test_no_command_adds_tables_to_another_applications_database(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "other_app.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount INTEGER)")
+    url = f"sqlite:///{path}"
+
+    def tables() -> list[str]:
+        with sqlite3.connect(path) as connection:
+            return [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+
+    for command in (["stats"], ["search", "anything"], ["conversations", "list"], ["export"]):
+        result = run("--model", "fake:8", *command, db=url)
+        assert result.returncode == 1 and "memory db upgrade" in result.stderr, result.stderr
+    export = write_jsonl(tmp_path / "good.jsonl", GOOD_JSONL)
+    result = run("--model", "fake:8", "import", str(export), db=url)
+    assert result.returncode == 1 and "another application" in result.stderr and "invoices" in result.stderr
+    assert tables() == ["invoices"]
+    _ok(run("db", "upgrade", db=url))  # asked for: memory's tables join the application's
+    assert "invoices" in tables() and "messages" in tables()
+    assert "imported" in _imported(url, export)

@@ -502,3 +502,19 @@ def test_a_turn_into_a_missing_conversation_is_not_found_before_the_model_runs(
     with pytest.raises(memory.NotFoundError, match="no conversation with id 999"):
         memory_manager.add_message(999, "user", "somewhere")  # content already stored: same answer
     assert embedder.texts_embedded == before + 1
+
+
+@pytest.mark.sqlite_only
+def test_a_database_of_another_application_is_migrated_only_when_asked(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    engine = memory.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    with pytest.raises(memory.SchemaError, match=r"app\.db holds tables of another application \(invoices\)"):
+        MemoryManager(url, embedder=FakeEmbedder(8))
+    assert sa.inspect(engine).get_table_names() == ["invoices"]
+    with MemoryManager(url, embedder=FakeEmbedder(8), migrate=True) as manager:  # on purpose
+        manager.create_conversation("now a store too")
+    with MemoryManager(url, embedder=FakeEmbedder(8)) as manager:  # memory's now: the default opens it
+        assert manager.stats()["conversations"] == 1
+    engine.dispose()

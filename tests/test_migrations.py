@@ -450,9 +450,9 @@ def test_a_file_that_is_not_a_database_or_is_damaged_raises_a_typed_error_naming
 ) -> None:
     path = tmp_path / "not-a-store.db"
     path.write_bytes(content)
-    with pytest.raises(memory.DatabaseError, match="not-a-store.db.*restore it from a backup"):
+    with pytest.raises(memory.DatabaseError, match=r"not-a-store\.db.*restore it from a backup"):
         memory.MemoryManager(f"sqlite:///{path}", embedder=memory.FakeEmbedder(8))
-    with pytest.raises(memory.DatabaseError, match="not-a-store.db"):
+    with pytest.raises(memory.DatabaseError, match=r"not-a-store\.db"):
         memory.MemoryManager(f"sqlite:///{path}", embedder=memory.FakeEmbedder(8), migrate=False)
     assert path.read_bytes() == content
 
@@ -463,7 +463,7 @@ def test_a_store_of_a_newer_memory_raises_schema_error_saying_to_upgrade_the_pac
     with engine.begin() as connection:
         connection.exec_driver_sql("UPDATE memory_alembic_version SET version_num = '0999'")
     for migrate in (True, False):
-        with pytest.raises(memory.SchemaError, match="'0999'.*upgrade the memory package"):
+        with pytest.raises(memory.SchemaError, match=r"'0999'.*upgrade the memory package"):
             memory.MemoryManager(memory_url, embedder=memory.FakeEmbedder(8), migrate=migrate)
     with engine.connect() as connection:
         assert current_revision(connection) == "0999"  # nothing was changed

@@ -99,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument("revision")
     down.set_defaults(handler=_db_downgrade)
     db.add_parser("current", help="show the schema revision").set_defaults(handler=_db_current)
+    check = db.add_parser("check", help="check the store's integrity (exit 1 when something is wrong)")
+    check.add_argument(
+        "--repair", action="store_true", help="rebuild what the messages allow, then check again"
+    )
+    check.set_defaults(handler=_db_check)
 
     importer = commands.add_parser("import", help="import conversations from a file")
     importer.add_argument("file", type=Path)
@@ -265,6 +270,19 @@ def _db_current(args: argparse.Namespace) -> int:
         return 0
 
     return _with_engine(args, run)
+
+
+def _db_check(args: argparse.Namespace) -> int:
+    with _Store(args, writes=args.repair) as store:
+        report = store.manager.check(repair=args.repair)
+    for problem in report.problems:
+        print(f"problem: {problem}")
+    for fix in report.repaired:
+        print(f"repaired: {fix}")
+    for problem in report.remaining if args.repair else []:
+        print(f"still wrong: {problem}")
+    print("ok" if report.ok else "the store has problems" + ("" if args.repair else "; try --repair"))
+    return 0 if report.ok else 1
 
 
 def _import(args: argparse.Namespace) -> int:

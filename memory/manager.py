@@ -15,6 +15,7 @@ from memory.embedding.sentence_transformer import SentenceTransformerEmbedder
 from memory.engine import DEFAULT_URL, create_engine
 from memory.facade import Core, MemoryFacade
 from memory.ingest import Pipeline
+from memory.lifecycle.health import HealthReport, check_store
 from memory.migration import ensure_schema
 from memory.owners import EVERYONE
 from memory.reindex import reindex
@@ -84,6 +85,15 @@ class MemoryManager(MemoryFacade):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+    def check(self, *, repair: bool = False) -> HealthReport:
+        """Check the store: SQLite's and the full-text index's integrity, one vector per message in
+        the active space, the vector change log. With `repair`, rebuild what the messages allow (the
+        full-text index, missing vectors, vectors without a message, the change log) and check again."""
+        core = self._core
+        with core.transactions.reading() as session:
+            space = core.active(session)
+        return check_store(core.engine, core.transactions, space, self.embedder, repair=repair)
 
     def scoped(self, user_id: str, agent_id: str | None = None) -> MemoryScope:
         """The memory of one user (of one of their agents, with `agent_id`): the same methods, seeing

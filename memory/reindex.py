@@ -40,9 +40,9 @@ def reindex(
             present = VectorRepository(session, space).present(m.id for m in batch)
         missing = [m for m in batch if m.id not in present]
         if missing:
-            vectors = _embed_unique(embedder, missing)
+            vectors = embed_unique(embedder, missing)
             with writing() as session:
-                _store_missing(session, space_id, missing, vectors)
+                store_missing(session, space_id, missing, vectors)
         last_id = batch[-1].id
     with writing() as session:
         spaces = SpaceRepository(session)
@@ -52,17 +52,17 @@ def reindex(
         missing_ids = [i for i in conversations.message_ids() if i not in with_vector]
         if missing_ids:
             missing = list(conversations.messages_by_id(missing_ids).values())
-            _store_missing(session, space_id, missing, _embed_unique(embedder, missing))
+            store_missing(session, space_id, missing, embed_unique(embedder, missing))
         spaces.activate(space)
         return space
 
 
-def _embed_unique(embedder: Embedder, messages: list[Message]) -> dict[str, npt.NDArray[np.float32]]:
+def embed_unique(embedder: Embedder, messages: list[Message]) -> dict[str, npt.NDArray[np.float32]]:
     texts = {m.content_hash: m.content for m in messages}
     return dict(zip(texts, embed_checked(embedder, list(texts.values())), strict=True))
 
 
-def _store_missing(
+def store_missing(
     session: Work, space_id: int, messages: list[Message], vectors: dict[str, npt.NDArray[np.float32]]
 ) -> None:
     """Store vectors for those of `messages` that still exist and still lack one (a concurrent

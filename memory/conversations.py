@@ -38,30 +38,31 @@ from memory.validation import (
 _CONVERSATIONS: Final = cast(sa.Table, Conversation.__table__)
 _MESSAGES: Final = cast(sa.Table, Message.__table__)
 _OWNED_BY: Final = (_CONVERSATIONS.c.user_id, _CONVERSATIONS.c.agent_id)
-# Statements prepared once carry the repository's owner as `owner_user` and `owner_agent`.
-_TOUCH: Final = Prepared(
-    sa.update(_CONVERSATIONS)
-    .where(_CONVERSATIONS.c.id == sa.bindparam("touched_id"), owned(_CONVERSATIONS))
-    .values(updated_at=sa.bindparam("touched_at"))
-    .returning(*_OWNED_BY)
-)
 _SPACES: Final = cast(sa.Table, EmbeddingSpace.__table__)
-# `_TOUCH` while the space bound as `space_*` is still the active one, exactly as the writer knows it.
-_TOUCH_WHILE_ACTIVE: Final = Prepared(
-    sa.update(_CONVERSATIONS)
-    .where(
-        _CONVERSATIONS.c.id == sa.bindparam("touched_id"),
-        owned(_CONVERSATIONS),
-        sa.exists().where(
-            _SPACES.c.id == sa.bindparam("space_id"),
-            _SPACES.c.is_active,
-            _SPACES.c.model == sa.bindparam("space_model"),
-            _SPACES.c.dimensions == sa.bindparam("space_dimensions"),
-            _SPACES.c.fingerprint.is_not_distinct_from(sa.bindparam("space_fingerprint")),
-        ),
+
+
+def _touch(*conditions: sa.ColumnElement[bool]) -> Prepared:
+    """UPDATE of the owner's conversation bound as `touched_id` to `touched_at`, under `conditions`,
+    returning whose it is."""
+    return Prepared(
+        sa.update(_CONVERSATIONS)
+        .where(_CONVERSATIONS.c.id == sa.bindparam("touched_id"), owned(_CONVERSATIONS), *conditions)
+        .values(updated_at=sa.bindparam("touched_at"))
+        .returning(*_OWNED_BY)
     )
-    .values(updated_at=sa.bindparam("touched_at"))
-    .returning(*_OWNED_BY)
+
+
+# Statements prepared once carry the repository's owner as `owner_user` and `owner_agent`.
+_TOUCH: Final = _touch()
+# `_TOUCH` while the space bound as `space_*` is still the active one, exactly as the writer knows it.
+_TOUCH_WHILE_ACTIVE: Final = _touch(
+    sa.exists().where(
+        _SPACES.c.id == sa.bindparam("space_id"),
+        _SPACES.c.is_active,
+        _SPACES.c.model == sa.bindparam("space_model"),
+        _SPACES.c.dimensions == sa.bindparam("space_dimensions"),
+        _SPACES.c.fingerprint.is_not_distinct_from(sa.bindparam("space_fingerprint")),
+    )
 )
 _EXISTS: Final = Prepared(
     sa.select(_CONVERSATIONS.c.id).where(
@@ -357,7 +358,7 @@ class ConversationRepository:
     # facade returns them; the session's identity map is neither consulted nor updated.
 
     def require(self, conversation_id: int) -> None:
-        """`NotFoundError` unless the conversation exists."""
+        """`NotFoundError` unless the conversation exists and is the owner's."""
         if not self._owns(conversation_id):
             raise _no_conversation(conversation_id)
 

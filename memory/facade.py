@@ -219,7 +219,8 @@ class MemoryFacade:
         """Conversations, most recently updated first; `user_id` and `agent_id` keep those owners'."""
         owner = validation.narrowed(self._owner, user_id, agent_id)
         if owner is None:  # a scope asked for another owner's: there are none
-            validation.check_count(limit, "limit"), validation.check_count(offset, "offset")
+            validation.check_count(limit, "limit")
+            validation.check_count(offset, "offset")
             return []
         with self._core.reading() as session:
             return ConversationRepository(session, owner=owner).list_recent(limit=limit, offset=offset)

@@ -10,8 +10,8 @@ import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-import memory
 from memory import Conversation, EmbeddingSpace, Message, VectorRepository, VectorRow
+from memory.lifecycle.health import sqlite_integrity_problems
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -75,30 +75,6 @@ def schema_objects(engine: sa.Engine) -> list[str]:
 
 def integrity_ok(engine: sa.Engine) -> bool:
     """SQLite's own integrity check, and FTS5's check of the full-text index against the messages
-    (where the schema has one); PostgreSQL keeps no such single verdict, so it passes there."""
-    if engine.dialect.name != "sqlite":
-        return True
-    # A connection of its own: SQLite's integrity check of an FTS5 index with `secure-delete` on
-    # reports corruption on a connection whose cached index structure predates another connection's
-    # delete (searches on that connection stay right; a fresh connection finds the index whole).
-    fresh = memory.create_engine(engine.url.render_as_string(hide_password=False))
-    try:
-        return _integrity_ok(fresh)
-    finally:
-        fresh.dispose()
-
-
-def _integrity_ok(engine: sa.Engine) -> bool:
-    with engine.connect() as connection:
-        if connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() != "ok":
-            return False
-        if connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'messages_fts'").first():
-            try:
-                connection.exec_driver_sql(
-                    "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)"
-                )
-            except sa.exc.DatabaseError:
-                return False
-            finally:
-                connection.rollback()
-        return True
+    (where the schema has one), as `memory db check` runs them; PostgreSQL keeps no such single
+    verdict, so it passes there."""
+    return engine.dialect.name != "sqlite" or not sqlite_integrity_problems(engine)

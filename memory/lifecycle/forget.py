@@ -120,21 +120,21 @@ def _messages(connection: sa.Connection, conversation_ids: list[int]) -> list[in
 
 def _drop_additions(connection: sa.Connection, message_ids: list[int]) -> int:
     """Delete the log's "added" entries whose run names forgotten messages only (a run that also
-    names a message kept stays: other processes' indexes need it)."""
-    if not message_ids:
-        return 0
+    names a message kept stays: other processes' indexes need it). Such a run starts at a
+    forgotten id, so only the entries starting at one are read."""
     forgotten = set(message_ids)
-    low, high = message_ids[0], message_ids[-1]
-    entries = connection.execute(
-        sa.select(_CHANGES.c.seq, _CHANGES.c.message_id, _CHANGES.c.run_length).where(
-            _CHANGES.c.op == "a", _CHANGES.c.message_id >= low, _CHANGES.c.message_id <= high
+    doomed: list[int] = []
+    for start in range(0, len(message_ids), _CHUNK):
+        entries = connection.execute(
+            sa.select(_CHANGES.c.seq, _CHANGES.c.message_id, _CHANGES.c.run_length).where(
+                _CHANGES.c.op == "a", _CHANGES.c.message_id.in_(message_ids[start : start + _CHUNK])
+            )
         )
-    ).all()
-    doomed = [
-        seq
-        for seq, first, length in entries
-        if all(message_id in forgotten for message_id in range(first, first + length))
-    ]
+        doomed += [
+            seq
+            for seq, first, length in entries
+            if all(message_id in forgotten for message_id in range(first, first + length))
+        ]
     for start in range(0, len(doomed), _CHUNK):
         connection.execute(sa.delete(_CHANGES).where(_CHANGES.c.seq.in_(doomed[start : start + _CHUNK])))
     return len(doomed)

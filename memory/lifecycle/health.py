@@ -1,7 +1,7 @@
 """A store's health: SQLite's own integrity check, the full-text index's, one vector per message in
 the active space, and the vector change log in step with the vectors; and a repair of what can be
-rebuilt from the messages (the full-text index, missing vectors by embedding again, vectors without
-a message, the change log)."""
+rebuilt from the messages (SQLite's full-text index, missing vectors by embedding again, vectors
+without a message, the change log). PostgreSQL's full-text index is the server's to keep."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from sqlalchemy.engine import Engine
 from memory.conversations import ConversationRepository
 from memory.embedding.base import Embedder
 from memory.engine import create_engine
-from memory.identifiers import FULL_TEXT_INDEX, model_name, sql
 from memory.models import EmbeddingSpace
 from memory.reindex import embed_unique, store_missing
 from memory.sessions import Transactions
@@ -59,7 +58,7 @@ def _problems(engine: Engine, transactions: Transactions, space: EmbeddingSpace)
     problems: list[str] = []
     sqlite = engine.dialect.name == "sqlite"
     if sqlite:
-        problems += _sqlite_problems(engine)
+        problems += sqlite_integrity_problems(engine)
     with transactions.reading() as work:
         messages = set(ConversationRepository(work).message_ids())
         vectors = set(VectorRepository(work, space).ids())
@@ -73,9 +72,10 @@ def _problems(engine: Engine, transactions: Transactions, space: EmbeddingSpace)
     return problems
 
 
-def _sqlite_problems(engine: Engine) -> list[str]:
-    """SQLite's and FTS5's integrity checks, on a connection of their own (one that predates another
-    connection's secure delete reports a corruption that is not there)."""
+def sqlite_integrity_problems(engine: Engine) -> list[str]:
+    """What SQLite's and FTS5's integrity checks report for the database of `engine`, run on a
+    connection of their own: on a connection that predates another connection's secure delete,
+    SQLite's check reports an FTS5 corruption that is not there."""
     fresh = create_engine(engine.url.render_as_string(hide_password=False))
     problems: list[str] = []
     try:
@@ -83,10 +83,8 @@ def _sqlite_problems(engine: Engine) -> list[str]:
             verdict = connection.exec_driver_sql("PRAGMA integrity_check").scalars().all()
             if verdict != ["ok"]:
                 problems.append("SQLite's integrity check: " + "; ".join(map(str, verdict[:5])))
-            try:
-                connection.exec_driver_sql(_FTS_CHECK)
-            except sa.exc.DBAPIError as exc:
-                problems.append(f"the full-text index does not match the messages ({exc.orig})")
+            if sa.inspect(connection).has_table("messages_fts") and not _fulltext_whole(connection):
+                problems.append("the full-text index does not match the messages")
             connection.rollback()
     finally:
         fresh.dispose()
@@ -124,8 +122,9 @@ def _repair(
             store_missing(work, space.id, lacking, vectors)
             repaired.append(f"embedded {len(lacking)} messages that had no vector")
         if engine.dialect.name == "sqlite":
-            connection.exec_driver_sql(_FTS_REBUILD)
-            repaired.append("rebuilt the full-text index from the messages")
+            if not _fulltext_whole(connection):
+                connection.exec_driver_sql(_FTS_REBUILD)
+                repaired.append("rebuilt the full-text index from the messages")
             ids = np.array(sorted(repository.ids()), dtype=np.int64)
             if _logged(connection, space.id) != set(ids.tolist()):
                 connection.exec_driver_sql(_FORGET_LOG, (space.id,))
@@ -133,7 +132,14 @@ def _repair(
                 if rows:
                     connection.exec_driver_sql(_ADD_LOG, rows)
                 repaired.append("rewrote the vector change log from the vectors")
-        else:
-            connection.exec_driver_sql(sql("REINDEX INDEX {index}", index=model_name(FULL_TEXT_INDEX)))
-            repaired.append("rebuilt the full-text index")
     return repaired
+
+
+def _fulltext_whole(connection: sa.Connection) -> bool:
+    """FTS5's own check of the index against the messages, inside the caller's transaction."""
+    try:
+        with connection.begin_nested():
+            connection.exec_driver_sql(_FTS_CHECK)
+    except sa.exc.DBAPIError:
+        return False
+    return True

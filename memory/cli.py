@@ -78,7 +78,10 @@ def _positive_int(text: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="memory", description="A searchable memory of conversations.")
     parser.add_argument(
-        "--db", default=None, help=f"database URL (default: $MEMORY_DATABASE_URL or {DEFAULT_URL})"
+        "--db",
+        default=None,
+        help=f"database URL (default: $MEMORY_DATABASE_URL or {DEFAULT_URL}); on PostgreSQL, "
+        "?schema=NAME keeps memory in a schema of its own",
     )
     parser.add_argument(
         "--model", default=None, help=f"embedding model of a new store (default: {DEFAULT_MODEL})"

@@ -3,6 +3,10 @@
 Every pooled SQLite connection gets vec0 loaded (then extension loading switched off again), foreign
 keys on, a busy timeout, and, for files, WAL. The driver's legacy transaction handling is replaced by
 explicit BEGINs so SAVEPOINTs and DDL stay inside their transaction.
+
+On PostgreSQL, a `schema` puts memory in a schema of its own: every connection's search path starts
+with it, so every table, index and statement of memory (the ORM's, the migrations', the pgvector and
+full-text SQL) lands there and reads from there, without one qualified name in the code.
 """
 
 from __future__ import annotations
@@ -20,10 +24,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from memory.errors import ExtensionError, ValidationError
+from memory.identifiers import schema_name
 from memory.sqlite_limits import apply_limits
 from memory.transactions import BEGIN_OPTION, begin
 
 DEFAULT_URL: Final = "sqlite:///memory.db"
+#: The URL query parameter that carries the PostgreSQL schema (`...?schema=memory`).
+SCHEMA_PARAMETER: Final = "schema"
+#: The engine execution option under which the schema is kept (see `store_schema`).
+_SCHEMA_OPTION: Final = "memory_schema"
 
 #: SQLite's length limits: one string or blob (vec0 chunks of 4096-dim vectors take 16 MiB), and the
 #: text of one statement.
@@ -48,9 +57,14 @@ def create_engine(
     page_size: int = 16384,
     max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
     max_sql_bytes: int = DEFAULT_MAX_SQL_BYTES,
+    schema: str | None = None,
     **options: Any,
 ) -> Engine:
     """Create an engine for `url`; for SQLite, one whose every connection has vec0 loaded.
+
+    `schema` (PostgreSQL only; or `?schema=NAME` in the URL) keeps every table of memory in that
+    schema, created by the first migration; the host application's own tables in the same database
+    are neither seen nor touched.
 
     `journal_mode`, `synchronous` and `wal_autocheckpoint` (pages) apply to file databases only;
     `page_size` to databases created by this engine (16 KiB: bulk loads of a million messages ran
@@ -61,9 +75,11 @@ def create_engine(
     from 1 GB so that no single value can exhaust memory. Other keyword options go to
     `sqlalchemy.create_engine`.
     """
-    url = sa.make_url(url)
+    url, schema = _split_schema(sa.make_url(url), schema)
     if url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, **options)
+        return _server_engine(url, schema, options)
+    if schema is not None:
+        raise ValidationError(f"schema={schema!r} applies to PostgreSQL only; SQLite has no schemas")
     settings = _SqliteSettings(
         busy_timeout_ms,
         journal_mode,
@@ -92,6 +108,50 @@ def session_factory(engine: Engine, *, write: bool = False) -> sessionmaker[Sess
     """
     bind = engine.execution_options(**{BEGIN_OPTION: "immediate"}) if write else engine
     return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+def store_schema(engine: Engine) -> str | None:
+    """The PostgreSQL schema memory's tables live in on `engine` (None: the database's default)."""
+    schema = engine.get_execution_options().get(_SCHEMA_OPTION)
+    return schema if isinstance(schema, str) else None
+
+
+def _split_schema(url: URL, schema: str | None) -> tuple[URL, str | None]:
+    """The URL without its `schema` parameter (no driver knows it), and the one schema asked for."""
+    given = url.query.get(SCHEMA_PARAMETER)
+    if given is not None:
+        url = url.difference_update_query([SCHEMA_PARAMETER])
+        if not isinstance(given, str) or (schema is not None and schema != given):
+            raise ValidationError(f"the URL asks for schema {given!r} and the call for {schema!r}")
+        schema = given
+    return url, None if schema is None else schema_name(schema)
+
+
+def _server_engine(url: URL, schema: str | None, options: dict[str, Any]) -> Engine:
+    if schema is None:
+        return sa.create_engine(url, **options)
+    if url.get_backend_name() != "postgresql":
+        raise ValidationError(f"schema={schema!r} applies to PostgreSQL only, not {url.get_backend_name()}")
+    options["execution_options"] = {**options.get("execution_options", {}), _SCHEMA_OPTION: schema}
+    engine = sa.create_engine(url, **options)
+
+    # First (insert=True: before the dialect looks at its first connection): the schema heads the
+    # search path, ahead of the database's own path, which keeps finding pgvector's type wherever
+    # it is installed. A session setting, so it outlives the pool's rollbacks.
+    @event.listens_for(engine, "connect", insert=True)
+    def _search_schema_first(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(
+                "SELECT set_config('search_path', quote_ident(%s) || ', ' || current_setting('search_path'), "
+                "false)",
+                (schema,),
+            )
+        finally:
+            cursor.close()
+        dbapi_connection.commit()
+
+    return engine
 
 
 class _SqliteSettings:

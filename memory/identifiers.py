@@ -50,6 +50,7 @@ VEC0_SHADOWS: Final = frozenset(
 VEC0_BLOB_COLUMNS: Final = frozenset({"vectors", "data"})
 _NAME: Final = re.compile(r"[a-z_][a-z0-9_]*")
 _MARKS: Final = frozenset({"?", "%s"})
+_MAX_SERVER_NAME: Final = 63  # PostgreSQL's NAMEDATALEN - 1
 
 #: SQLite's FTS5 table over message content (its shadow tables are `messages_fts_<suffix>`), and
 #: PostgreSQL's GIN expression index that plays the same part.
@@ -81,6 +82,23 @@ def model_name(name: str) -> Identifier:
     """A table or column name of the package's own models (plain lower-case names only)."""
     if _NAME.fullmatch(name) is None:
         raise ValueError(f"not a model identifier: {name!r}")
+    return Identifier(name)
+
+
+def schema_name(name: str) -> Identifier:
+    """A PostgreSQL schema for memory's tables: a plain lower-case name of at most 63 characters,
+    not one of the server's own (`pg_*`, `information_schema`)."""
+    if (
+        not isinstance(name, str)
+        or _NAME.fullmatch(name) is None
+        or len(name) > _MAX_SERVER_NAME
+        or name.startswith("pg_")
+        or name == "information_schema"
+    ):
+        raise ValidationError(
+            f"a schema must be a lower-case name of letters, digits and underscores, at most "
+            f"{_MAX_SERVER_NAME} characters, not starting with a digit or pg_: {name!r}"
+        )
     return Identifier(name)
 
 

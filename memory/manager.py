@@ -7,12 +7,13 @@ import threading
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from memory import validation
 from memory.embedding.base import Embedder
 from memory.embedding.sentence_transformer import SentenceTransformerEmbedder
-from memory.engine import DEFAULT_URL, create_engine
+from memory.engine import DEFAULT_URL, create_engine, store_schema
+from memory.errors import ValidationError
 from memory.facade import Core, MemoryFacade
 from memory.ingest import Pipeline
 from memory.lifecycle.health import HealthReport, check_store
@@ -31,7 +32,8 @@ class MemoryManager(MemoryFacade):
 
     Opens the database at `url` and brings memory's schema to the newest revision (`migrate=None`,
     the default: a new or empty database, or one memory made; a database holding only another
-    application's tables raises `SchemaError` unless `migrate=True`; `migrate=False` only checks),
+    application's tables raises `SchemaError` unless `migrate=True`; `migrate=False` only checks;
+    on PostgreSQL, `schema` keeps all of memory in a schema of its own, see `memory.create_engine`),
     matches `embedder` against the store's active embedding space, and then serves every call in its
     own short transaction, so one manager can be shared by several threads. `embedder=None` means
     `SentenceTransformerEmbedder()`.
@@ -48,12 +50,21 @@ class MemoryManager(MemoryFacade):
         migrate: bool | None = None,
         max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES,
         vector_index: IndexChoice = "exact",
+        schema: str | None = None,
     ) -> None:
-        dialect = url.dialect.name if isinstance(url, Engine) else make_url(url).get_backend_name()
-        indexes = IndexCache(check_index_choice(vector_index), dialect)
+        index_choice = check_index_choice(vector_index)
         max_content_bytes = validation.check_count(max_content_bytes, "max_content_bytes", minimum=1)
         self._owns_engine = not isinstance(url, Engine)
-        engine = create_engine(url) if isinstance(url, str) else url
+        if isinstance(url, Engine):
+            if schema is not None and schema != store_schema(url):
+                raise ValidationError(
+                    f"schema={schema!r}, but the engine handed in keeps memory in {store_schema(url)!r}: "
+                    "pass the schema to memory.create_engine"
+                )
+            engine = url
+        else:
+            engine = create_engine(url, schema=schema)
+        indexes = IndexCache(index_choice, engine.dialect.name)
         transactions = Transactions(engine)
         self._owner = EVERYONE
         try:

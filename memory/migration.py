@@ -15,9 +15,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from memory.engine import create_engine
+from memory.engine import create_engine, store_schema
 from memory.errors import SchemaError, translate_database_errors
-from memory.identifiers import FULL_TEXT_INDEX, is_full_text_table, is_vector_table
+from memory.identifiers import FULL_TEXT_INDEX, is_full_text_table, is_vector_table, schema_name, sql
 from memory.models import Base
 
 #: memory's own Alembic version table, so its history lives beside the host application's.
@@ -45,8 +45,17 @@ def head_revision() -> str:
 def current_revision(connection: Connection) -> str | None:
     """memory's revision in the database (in its own version table, else in Alembic's default one
     for a store not yet adopted), or None when memory has no schema there."""
-    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-    return context.get_current_revision() or _legacy_revision(connection)
+    return _version_context(connection).get_current_revision() or _legacy_revision(connection)
+
+
+def version_table_options(connection: Connection) -> dict[str, str | None]:
+    """Where memory's Alembic history is kept: its own table, in memory's schema when it has one
+    (PostgreSQL reflection without a schema would look along the whole search path)."""
+    return {"version_table": VERSION_TABLE, "version_table_schema": store_schema(connection.engine)}
+
+
+def _version_context(connection: Connection) -> MigrationContext:
+    return MigrationContext.configure(connection, opts=version_table_options(connection))
 
 
 def adopt_legacy_version(connection: Connection) -> None:
@@ -56,10 +65,15 @@ def adopt_legacy_version(connection: Connection) -> None:
     revision = _legacy_revision(connection)
     if revision is None:
         return
-    ours = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    ours = _version_context(connection)
     if ours.get_current_revision() is None:
         ours.stamp(ScriptDirectory.from_config(alembic_config()), revision)
-    legacy = sa.Table(LEGACY_VERSION_TABLE, sa.MetaData(), sa.Column("version_num", sa.String(32)))
+    legacy = sa.Table(
+        LEGACY_VERSION_TABLE,
+        sa.MetaData(),
+        sa.Column("version_num", sa.String(32)),
+        schema=store_schema(connection.engine),
+    )
     connection.execute(sa.delete(legacy).where(legacy.c.version_num == revision))
     if connection.execute(sa.select(sa.func.count()).select_from(legacy)).scalar_one() == 0:
         legacy.drop(connection)
@@ -67,19 +81,30 @@ def adopt_legacy_version(connection: Connection) -> None:
 
 def _legacy_revision(connection: Connection) -> str | None:
     """A revision of memory's history found in Alembic's default version table, if any."""
-    if not sa.inspect(connection).has_table(LEGACY_VERSION_TABLE):
+    schema = store_schema(connection.engine)
+    if not sa.inspect(connection).has_table(LEGACY_VERSION_TABLE, schema=schema):
         return None
-    legacy = sa.table(LEGACY_VERSION_TABLE, sa.column("version_num"))
+    legacy = sa.table(LEGACY_VERSION_TABLE, sa.column("version_num"), schema=schema)
     found = set(connection.execute(sa.select(legacy.c.version_num)).scalars())
     matches = found & _revisions()
     return matches.pop() if len(matches) == 1 else None
 
 
 def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:
-    """Upgrade the database to `revision` (default: the newest)."""
+    """Upgrade the database to `revision` (default: the newest); on PostgreSQL with a `schema`
+    (see `memory.create_engine`), create that schema first if it is not there."""
     with _connection(url_or_engine, f"upgrade {{}} to {revision}") as connection:
         _require_known(connection)
         command.upgrade(alembic_config(connection), revision)
+
+
+def prepare(connection: Connection) -> None:
+    """What memory's Alembic environment does before it migrates: create memory's PostgreSQL schema
+    if it has one and it is not there yet, and adopt a revision left in `alembic_version`."""
+    schema = store_schema(connection.engine)
+    if schema is not None:
+        connection.exec_driver_sql(sql("CREATE SCHEMA IF NOT EXISTS {schema}", schema=schema_name(schema)))
+    adopt_legacy_version(connection)
 
 
 def downgrade(url_or_engine: str | Engine, revision: str) -> None:
@@ -96,8 +121,8 @@ def require_head(connection: Connection) -> None:
     if current != head:
         state = "not migrated" if current is None else f"at revision {current}"
         raise SchemaError(
-            f"the database is {state}, but this version of memory needs revision {head}: run "
-            "`memory db upgrade` (or `alembic upgrade head`, or memory.upgrade(url)), "
+            f"{describe(connection.engine)} is {state}, but this version of memory needs revision {head}: "
+            "run `memory db upgrade` (or `alembic upgrade head`, or memory.upgrade(url)), "
             "or open it with migrate=True"
         )
 
@@ -132,7 +157,7 @@ def _foreign_tables(connection: Connection) -> list[str]:
     """The tables of a database that has no memory revision: none of them memory's (empty: none)."""
     if current_revision(connection) is not None:
         return []
-    names = sa.inspect(connection).get_table_names()
+    names = sa.inspect(connection).get_table_names(schema=store_schema(connection.engine))
     return sorted(name for name in names if not is_memory_table(name) and not name.startswith("sqlite_"))
 
 
@@ -161,9 +186,7 @@ def is_memory_table(name: str) -> bool:
 
 def _require_known(connection: Connection) -> None:
     """`SchemaError` when the database is at a revision this package does not know (a newer one)."""
-    current = MigrationContext.configure(
-        connection, opts={"version_table": VERSION_TABLE}
-    ).get_current_revision()
+    current = _version_context(connection).get_current_revision()
     if current is not None and current not in _revisions():
         raise SchemaError(
             f"{describe(connection.engine)} is at memory schema revision {current!r}, which this version "
@@ -182,7 +205,9 @@ def describe(engine: Engine) -> str:
     url = engine.url
     if url.get_backend_name() == "sqlite":
         return str(url.database or ":memory:")
-    return url.render_as_string(hide_password=True)
+    schema = store_schema(engine)
+    where = url.render_as_string(hide_password=True)
+    return where if schema is None else f"{where} (schema {schema})"
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from memory.engine import create_engine
 from memory.identifiers import FULL_TEXT_INDEX, is_full_text_table, is_vector_table
-from memory.migration import VERSION_TABLE, adopt_legacy_version
+from memory.migration import VERSION_TABLE, prepare, version_table_options
 from memory.models import Base
 
 config = context.config
@@ -38,13 +38,14 @@ def _database_url() -> str:
 
 
 def _run(connection: Connection) -> None:
-    # memory's revision lives in a table of its own, beside any host application's `alembic_version`;
-    # a store made before that keeps it in `alembic_version` until here.
-    adopt_legacy_version(connection)
+    # memory's revision lives in a table of its own, beside any host application's `alembic_version`
+    # (a store made before that keeps it in `alembic_version` until here), in memory's schema when
+    # it has one (created here).
+    prepare(connection)
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        version_table=VERSION_TABLE,
+        **version_table_options(connection),
         include_name=include_name,
         render_as_batch=connection.dialect.name == "sqlite",
         # Our SQLite engines emit real BEGINs, so DDL is transactional on both backends.

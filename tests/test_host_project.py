@@ -139,3 +139,29 @@ def test_both_histories_live_in_one_database_in_either_order(
     assert not {"conversations", "messages", "embedding_spaces"} & _tables(memory_url)
     assert "a1b2c3d4e5f6" in _alembic(host, "current")
     assert "No new upgrade operations detected" in _alembic(host, "check")
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("first", ["host", "memory"])
+def test_memory_in_a_schema_of_its_own_beside_the_host(memory_url: str, tmp_path: Path, first: str) -> None:
+    ours = sa.make_url(memory_url).update_query_dict({"schema": "memory"})
+    ours = ours.render_as_string(hide_password=False)
+    host = _host_project(tmp_path / "host", memory_url)
+    steps = {"host": lambda: _alembic(host, "upgrade", "head"), "memory": lambda: memory.upgrade(ours)}
+    steps[first]()
+    steps["memory" if first == "host" else "host"]()
+
+    assert _tables(memory_url) == {"invoices", "alembic_version"}  # the host's schema holds only its own
+    assert "No new upgrade operations detected" in _alembic(host, "check")
+    with memory.MemoryManager(ours, embedder=memory.FakeEmbedder(8)) as manager:
+        manager.create_conversation("kept", messages=[{"role": "user", "content": "in memory's schema"}])
+
+    _alembic(host, "downgrade", "base")
+    with memory.MemoryManager(ours, embedder=memory.FakeEmbedder(8), migrate=False) as manager:
+        assert manager.stats()["messages"] == 1
+    _alembic(host, "upgrade", "head")
+
+    memory.downgrade(ours, "base")
+    assert _tables(memory_url) == {"invoices", "alembic_version"}
+    assert "a1b2c3d4e5f6" in _alembic(host, "current")
+    assert "No new upgrade operations detected" in _alembic(host, "check")

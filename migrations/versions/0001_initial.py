@@ -22,7 +22,10 @@ DEFAULT_DIMENSIONS = 384
 def upgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     if postgres:
-        op.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        # pgvector belongs to the whole database: in `public` when there is one, even when memory's
+        # tables go to a schema of their own (see memory.create_engine).
+        public = op.get_bind().execute(sa.text("SELECT to_regnamespace('public') IS NOT NULL")).scalar_one()
+        op.execute("CREATE EXTENSION IF NOT EXISTS vector" + (" SCHEMA public" if public else ""))
     op.create_table(
         "conversations",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -1,5 +1,6 @@
 """memory: a durable, searchable memory of an AI assistant's conversations."""
 
+from memory.conversations import ConversationInfo
 from memory.embedding import Embedder, FakeEmbedder, SentenceTransformerEmbedder
 from memory.engine import create_engine, session_factory
 from memory.errors import (
@@ -30,6 +31,7 @@ __all__ = [
     "SEARCH_MODES",
     "Base",
     "Conversation",
+    "ConversationInfo",
     "DatabaseBusyError",
     "DatabaseError",
     "DimensionMismatchError",

@@ -1,10 +1,16 @@
 """The `memory` command line (also `python -m memory`).
 
-Exit status: 0 on success, 2 on usage errors, 1 on any other error, reported as one line on stderr.
-The database URL comes from --db, else MEMORY_DATABASE_URL, else sqlite:///memory.db. An existing
-store is opened with the model of its active embedding space; --model (or, for a new store,
-MEMORY_MODEL) chooses the model. --user (and --agent), before or after the command, make every
-command act as that user (and agent of theirs): it sees and makes only their memory.
+Exit status: 0 on success, 2 on usage errors (argument ranges included), 1 on any other error,
+reported as one line on stderr; 141 (as a tool killed by SIGPIPE) when the reader of the output
+went away (`memory ... | head`), quietly.
+
+The database comes from --db, else MEMORY_DATABASE_URL, else memory.db: a URL or a plain file
+path. Only `import` and `db upgrade` create a store; every other command refuses one that does not
+exist. An existing store is opened with the model of its active embedding space; --model (or, for a
+new store, MEMORY_MODEL) chooses the model, and commands that need no vectors never load it. The
+global options (--db, --model, --user, --agent) go before or after the command; --user (and
+--agent) make every command act as that user (and agent of theirs): it sees and makes only their
+memory.
 """
 
 from __future__ import annotations
@@ -14,25 +20,30 @@ import json
 import math
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from sqlalchemy.engine import Engine
 
+from memory import validation
+from memory.conversations import ConversationInfo
 from memory.embedding.resolve import embedder_for
 from memory.embedding.sentence_transformer import DEFAULT_MODEL
-from memory.engine import DEFAULT_URL, create_engine, session_factory
-from memory.errors import MemoryStoreError, ValidationError
+from memory.engine import DEFAULT_URL, create_engine, database_url, session_factory, sqlite_file
+from memory.errors import MemoryStoreError
 from memory.export import export_jsonl
 from memory.facade import MemoryFacade
 from memory.importers import FORMATS, import_file
 from memory.manager import MemoryManager
 from memory.migration import current_revision, downgrade, ensure_schema, head_revision, upgrade
-from memory.models import ROLES
+from memory.models import ROLES, Conversation
 from memory.search import SEARCH_MODES, SearchHit
 from memory.spaces import SpaceRepository
 
@@ -50,6 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return handler(args)
+    except _UsageError as exc:
+        parser.print_usage(sys.stderr)
+        return _fail(str(exc), status=2)
+    except BrokenPipeError:
+        return _reader_gone()
     except MemoryStoreError as exc:
         return _fail(str(exc))
     except OSError as exc:
@@ -60,55 +76,73 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"unexpected {type(exc).__name__}: {exc}")
 
 
+class _UsageError(Exception):
+    """A combination of arguments that cannot work (exit status 2, like argparse's own errors)."""
+
+
 def _fail(message: str, *, status: int = 1) -> int:
     print(f"memory: error: {' '.join(message.split())}", file=sys.stderr)
     return status
 
 
-def _positive_int(text: str) -> int:
+def _reader_gone() -> int:
+    """The end of a pipe closed early: stop quietly, and keep the interpreter's final flush quiet."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
+
+
+# -- argument types: the library's own checks, their errors made usage errors (exit status 2) ---------
+
+
+def _checked(check: Callable[[Any], Any], parse: Callable[[str], Any] = str) -> Callable[[str], Any]:
+    def argument(text: str) -> Any:
+        try:
+            return check(parse(text))
+        except ValueError as exc:  # ValidationError is one; so is int("x")
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return argument
+
+
+def _int(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
+        raise ValueError(f"{text!r} is not an integer") from None
+
+
+_K = _checked(validation.check_k, _int)
+_POSITIVE = _checked(lambda value: validation.check_count(value, "the value", minimum=1), _int)
+_NON_NEGATIVE = _checked(lambda value: validation.check_count(value, "the value"), _int)
+_QUERY = _checked(lambda text: validation.check_content(text, validation.DEFAULT_MAX_CONTENT_BYTES, "query"))
+_USER = _checked(lambda text: validation.check_owner_id(text, "--user"))
+_AGENT = _checked(lambda text: validation.check_owner_id(text, "--agent"))
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="memory", description="A searchable memory of conversations.")
-    parser.add_argument(
-        "--db",
-        default=None,
-        help=f"database URL (default: $MEMORY_DATABASE_URL or {DEFAULT_URL}); on PostgreSQL, "
-        "?schema=NAME keeps memory in a schema of its own",
-    )
-    parser.add_argument(
-        "--model", default=None, help=f"embedding model of a new store (default: {DEFAULT_MODEL})"
-    )
+    _store_options(parser, default=None)
+    _model_option(parser, default=None)
     _scope_options(parser, default=None)
-    # The same options after the command too (`memory search --user alice ...`).
-    scoped = argparse.ArgumentParser(add_help=False)
-    _scope_options(scoped, default=argparse.SUPPRESS)
-    commands = _ScopedCommands(parser.add_subparsers(title="commands", metavar="COMMAND"), scoped)
+    commands = _Commands(parser.add_subparsers(title="commands", metavar="COMMAND"))
 
-    db = commands.plain.add_parser("db", help="schema migrations").add_subparsers(
-        title="db commands", metavar="ACTION"
-    )
-    up = db.add_parser("upgrade", help="upgrade the schema (default: to the newest revision)")
+    db = commands.group("db", help="schema migrations and integrity")
+    up = db.add("upgrade", help="create or upgrade the store (default: to the newest revision)", scoped=False)
     up.add_argument("revision", nargs="?", default="head")
     up.set_defaults(handler=_db_upgrade)
-    down = db.add_parser("downgrade", help="downgrade the schema to REV ('base' removes everything)")
+    down = db.add("downgrade", help="downgrade the schema to REV ('base' removes everything)", scoped=False)
     down.add_argument("revision")
     down.set_defaults(handler=_db_downgrade)
-    db.add_parser("current", help="show the schema revision").set_defaults(handler=_db_current)
-    check = db.add_parser("check", help="check the store's integrity (exit 1 when something is wrong)")
+    db.add("current", help="show the schema revision", scoped=False).set_defaults(handler=_db_current)
+    check = db.add("check", help="check the store's integrity (exit 1 when something is wrong)", scoped=False)
     check.add_argument(
         "--repair", action="store_true", help="rebuild what the messages allow, then check again"
     )
     check.set_defaults(handler=_db_check)
 
-    importer = commands.add_parser("import", help="import conversations from a file")
+    importer = commands.add("import", help="import conversations from a file (creates the store)")
     importer.add_argument("file", type=Path)
     importer.add_argument("--format", choices=FORMATS, help="default: jsonl for .jsonl files, else chatgpt")
     importer.add_argument(
@@ -116,75 +150,116 @@ def _parser() -> argparse.ArgumentParser:
     )
     importer.set_defaults(handler=_import)
 
-    search = commands.add_parser("search", help="find messages by words and meaning")
-    search.add_argument("query")
+    search = commands.add("search", help="find messages by words and meaning")
+    search.add_argument("query", type=_QUERY)
     search.add_argument(
         "--mode",
         choices=SEARCH_MODES,
         default="hybrid",
-        help="rank by meaning (vector), by words (text) or both fused (hybrid, the default)",
+        help="rank by meaning (vector), by words (text: runs no model) or both fused (hybrid, the default)",
     )
-    search.add_argument("-k", type=_positive_int, default=10, help="how many hits (default 10)")
-    search.add_argument("--conversation", type=_positive_int, help="only this conversation")
+    search.add_argument(
+        "-k", type=_K, default=10, help=f"how many hits, 1 to {validation.MAX_K} (default 10)"
+    )
+    search.add_argument("--conversation", type=_POSITIVE, help="only this conversation")
     search.add_argument("--role", choices=ROLES, action="append", help="only these roles (repeatable)")
-    search.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    search.add_argument(
+        "--lines", type=_NON_NEGATIVE, default=3, help="lines of each message to show (0: all; default 3)"
+    )
+    search.add_argument("--json", action="store_true", help="JSON lines instead of text")
     search.set_defaults(handler=_search)
 
-    conversations = _ScopedCommands(
-        commands.plain.add_parser("conversations", help="list or show conversations").add_subparsers(
-            title="conversations commands", metavar="ACTION"
-        ),
-        scoped,
-    )
-    listing = conversations.add_parser("list", help="most recently updated first")
-    listing.add_argument("--limit", type=_positive_int, default=50)
-    listing.add_argument("--offset", type=int, default=0)
+    conversations = commands.group("conversations", help="list or show conversations")
+    listing = conversations.add("list", help="most recently updated first")
+    listing.add_argument("--limit", type=_POSITIVE, default=50)
+    listing.add_argument("--offset", type=_NON_NEGATIVE, default=0)
+    listing.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     listing.set_defaults(handler=_conversations_list)
-    show = conversations.add_parser("show", help="one conversation with its messages")
-    show.add_argument("id", type=_positive_int)
+    show = conversations.add("show", help="one conversation with its messages")
+    show.add_argument("id", type=_POSITIVE)
+    show.add_argument("--json", action="store_true", help="one JSON object instead of text")
     show.set_defaults(handler=_conversations_show)
 
-    export = commands.add_parser("export", help="write every conversation (of the scope) as JSON lines")
+    export = commands.add("export", help="write every conversation (of the scope) as JSON lines")
     export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
     export.set_defaults(handler=_export)
 
-    stats = commands.add_parser("stats", help="counts of conversations, messages and vectors")
+    stats = commands.add("stats", help="counts of conversations, messages and vectors")
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(handler=_stats)
 
-    forget = commands.add_parser(
+    forget = commands.add(
         "forget", help="delete a user's, agent's or conversation's memory for good (asks first)"
     )
-    forget.add_argument("--conversation", type=_positive_int, help="only this conversation")
+    forget.add_argument("--conversation", type=_POSITIVE, help="only this conversation")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     forget.set_defaults(handler=_forget)
 
-    reindex = commands.plain.add_parser(
-        "reindex", help="embed every message with another model and switch to it"
+    # Its --model is the model to move to, so it takes --db only after its name.
+    reindex = commands.add(
+        "reindex", help="embed every message with another model and switch to it", scoped=False, model=False
     )
     reindex.add_argument(
         "--model", dest="target_model", required=True, help="model name or path (or fake:<dims>)"
     )
-    reindex.add_argument("--batch-size", type=_positive_int, default=256)
+    reindex.add_argument("--batch-size", type=_POSITIVE, default=256)
     reindex.set_defaults(handler=_reindex)
     return parser
 
 
+def _store_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    parser.add_argument(
+        "--db",
+        default=default,
+        help=f"database URL or SQLite file path (default: $MEMORY_DATABASE_URL or {DEFAULT_URL}); on "
+        "PostgreSQL, ?schema=NAME keeps memory in a schema of its own",
+    )
+
+
+def _model_option(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    parser.add_argument(
+        "--model", default=default, help=f"embedding model of a new store (default: {DEFAULT_MODEL})"
+    )
+
+
 def _scope_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
-    parser.add_argument("--user", default=default, help="act as this user: see and make only their memory")
-    parser.add_argument("--agent", default=default, help="with --user: only this agent of theirs")
+    parser.add_argument(
+        "--user", type=_USER, default=default, help="act as this user: see and make only their memory"
+    )
+    parser.add_argument(
+        "--agent", type=_AGENT, default=default, help="with --user: only this agent of theirs"
+    )
 
 
-class _ScopedCommands:
-    """Subcommands that take the scope options after their name too."""
+def _after(*options: Callable[..., None]) -> argparse.ArgumentParser:
+    """A parent parser with global options for after a command's name; their default leaves a value
+    given before the name in place."""
+    parent = argparse.ArgumentParser(add_help=False)
+    for add in options:
+        add(parent, default=argparse.SUPPRESS)
+    return parent
 
-    def __init__(self, commands: Any, scoped: argparse.ArgumentParser) -> None:
-        self.plain = commands
-        self._scoped = scoped
 
-    def add_parser(self, name: str, **options: Any) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = self.plain.add_parser(name, parents=[self._scoped], **options)
+class _Commands:
+    """Subcommands that take the global options after their name too."""
+
+    def __init__(self, commands: Any) -> None:
+        self._commands = commands
+
+    def add(
+        self, name: str, *, scoped: bool = True, model: bool = True, **options: Any
+    ) -> argparse.ArgumentParser:
+        chosen = [_store_options, *([_model_option] if model else []), *([_scope_options] if scoped else [])]
+        parser: argparse.ArgumentParser = self._commands.add_parser(
+            name, parents=[_after(*chosen)], **options
+        )
         return parser
+
+    def group(self, name: str, **options: Any) -> _Commands:
+        actions = self._commands.add_parser(name, **options).add_subparsers(
+            title=f"{name} commands", metavar="ACTION"
+        )
+        return _Commands(actions)
 
 
 # -- opening the store -------------------------------------------------------------------------------
@@ -195,13 +270,17 @@ def _url(args: argparse.Namespace) -> str:
 
 
 class _Store:
-    """A manager on one engine, opened with the model that fits the store. Commands that only read
-    (`writes=False`) never change a schema: a store that is not at the newest revision is an error
-    that says to run `memory db upgrade`. Commands that write migrate a store memory made, or a new
-    one, but not a database of another application (see `MemoryManager`'s `migrate`)."""
+    """A manager on one engine, opened with the model that fits the store. A store that does not
+    exist is an error that says what to run, unless the command `creates` one (import). Commands
+    that only read (`writes=False`) never change a schema: a store not at the newest revision is
+    an error that says to run `memory db upgrade`. Commands that write migrate one memory made, but
+    not a database of another application (see `MemoryManager`'s `migrate`)."""
 
-    def __init__(self, args: argparse.Namespace, *, writes: bool = False) -> None:
-        self.engine = create_engine(_url(args))
+    def __init__(self, args: argparse.Namespace, *, writes: bool = False, creates: bool = False) -> None:
+        if args.agent is not None and args.user is None:
+            raise _UsageError("--agent needs --user")
+        self._args = args
+        self.engine = create_engine(_url(args), create=creates)
         try:
             ensure_schema(self.engine, migrate=None if writes else False)
             # An explicit --model wins (and fails clearly if the store holds another model's vectors).
@@ -220,25 +299,42 @@ class _Store:
     def __enter__(self) -> _Store:
         return self
 
-    def memory(self, args: argparse.Namespace) -> MemoryFacade:
+    @property
+    def memory(self) -> MemoryFacade:
         """The manager, or with --user (and --agent) that user's scope."""
-        if args.user is None:
-            if args.agent is not None:
-                raise ValidationError("--agent needs --user")
+        if self._args.user is None:
             return self.manager
-        return self.manager.scoped(args.user, args.agent)
+        return self.manager.scoped(self._args.user, self._args.agent)
 
     def __exit__(self, *exc_info: object) -> None:
         self.manager.close()
         self.engine.dispose()
 
 
-def _with_engine(args: argparse.Namespace, action: Callable[[Engine], int]) -> int:
-    engine = create_engine(_url(args))
+def _with_engine(args: argparse.Namespace, action: Callable[[Engine], int], *, create: bool = False) -> int:
+    engine = create_engine(_url(args), create=create)
     try:
         return action(engine)
     finally:
         engine.dispose()
+
+
+def _new_file(args: argparse.Namespace) -> Path | None:
+    """The SQLite file of the store when it does not exist yet (a command that fails leaves none)."""
+    path = sqlite_file(database_url(_url(args)))
+    return None if path is None or os.path.exists(path) else Path(path)
+
+
+def _discard_if_empty(path: Path) -> None:
+    """Remove a store file made by this run that holds no conversation (with its WAL and journal)."""
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            held = connection.execute("SELECT count(*) FROM conversations").fetchone()[0]
+    except sqlite3.Error:  # not even migrated
+        held = 0
+    if held == 0:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 # -- commands ------------------------------------------------------------------------------------------
@@ -249,7 +345,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
         upgrade(engine, args.revision)
         return _db_current(args)
 
-    return _with_engine(args, run)
+    return _with_engine(args, run, create=True)
 
 
 def _db_downgrade(args: argparse.Namespace) -> int:
@@ -291,11 +387,18 @@ def _db_check(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         return _fail(f"no such file: {args.file}")
-    with _Store(args, writes=True) as store:
-        memory = store.memory(args)
-        bar = _ProgressBar(sys.stderr, label=f"importing {args.file.name}")
-        summary = import_file(memory, args.file, format=args.format, strict=args.strict, progress=bar.update)
-        bar.close()
+    new_file = _new_file(args)
+    try:
+        with _Store(args, writes=True, creates=True) as store:
+            bar = _ProgressBar(sys.stderr, label=f"importing {args.file.name}")
+            summary = import_file(
+                store.memory, args.file, format=args.format, strict=args.strict, progress=bar.update
+            )
+            bar.close()
+    except BaseException:
+        if new_file is not None:
+            _discard_if_empty(new_file)
+        raise
     for problem in summary.problems:
         print(f"memory: skipped {problem}", file=sys.stderr)
     print(
@@ -305,48 +408,67 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+_ORDER: dict[str, str] = {
+    "hybrid": "ranked by meaning and words together (reciprocal rank fusion of the two rankings); "
+    "cosine: closeness in meaning (1 = the same); words: full-text relevance",
+    "vector": "ranked by cosine: closeness in meaning (1 = the same)",
+    "text": "ranked by words: full-text relevance, higher is better (no model was run, so no cosine)",
+}
+
+
 def _search(args: argparse.Namespace) -> int:
     with _Store(args) as store:
-        hits = store.memory(args).search(
+        memory = store.memory
+        hits = memory.search(
             args.query, args.k, mode=args.mode, conversation_id=args.conversation, roles=args.role
         )
+        titles = {
+            i: info.title
+            for i, info in memory.conversation_info(h.message.conversation_id for h in hits).items()
+        }
     if args.json:
-        for hit in hits:
-            print(json.dumps(_hit_json(hit), ensure_ascii=False))
-    else:
-        _print_table(
-            ["#", "score", "found by", "conv", "role", "when", "message"],
-            [
-                [
-                    str(rank),
-                    f"{hit.score:.3f}",
-                    "+".join(sorted(hit.sources)),
-                    str(hit.message.conversation_id),
-                    hit.message.role,
-                    _when(hit.message.created_at),
-                    hit.message.content,
-                ]
-                for rank, hit in enumerate(hits, start=1)
-            ],
-        )
-        if not hits:
-            print("no matches")
+        for rank, hit in enumerate(hits, start=1):
+            print(
+                json.dumps(_hit_json(rank, hit, titles.get(hit.message.conversation_id)), ensure_ascii=False)
+            )
+        return 0
+    if not hits:
+        print("no matches")
+        return 0
+    width = shutil.get_terminal_size((100, 24)).columns
+    for line in textwrap.wrap(f"{len(hits)} hits, {_ORDER[args.mode]}.", width):
+        print(line)
+    for rank, hit in enumerate(hits, start=1):
+        print()
+        print(_cut(_hit_heading(rank, hit, titles.get(hit.message.conversation_id)), width))
+        for line in _wrapped(_hit_text(hit), width - 5, args.lines):
+            print(f"     {line}")
     return 0
 
 
 def _conversations_list(args: argparse.Namespace) -> int:
     with _Store(args) as store:
-        conversations = store.memory(args).list_conversations(limit=args.limit, offset=args.offset)
+        memory = store.memory
+        conversations = memory.list_conversations(limit=args.limit, offset=args.offset)
+        info = memory.conversation_info(c.id for c in conversations)
+    listed = [info[c.id] for c in conversations if c.id in info]
+    if args.json:
+        for item in listed:
+            print(json.dumps(_info_json(item), ensure_ascii=False))
+        return 0
     _print_table(
-        ["id", "updated", "title"],
-        [[str(c.id), _when(c.updated_at), c.title or "(untitled)"] for c in conversations],
+        ["id", "updated", "messages", "title"],
+        [[str(c.id), _when(c.updated_at), str(c.message_count), c.title or "(untitled)"] for c in listed],
     )
     return 0
 
 
 def _conversations_show(args: argparse.Namespace) -> int:
     with _Store(args) as store:
-        conversation = store.memory(args).get_conversation(args.id)
+        conversation = store.memory.get_conversation(args.id)
+    if args.json:
+        print(json.dumps(_conversation_json(conversation), ensure_ascii=False))
+        return 0
     title = conversation.title or "(untitled)"
     print(f"# {title}  (id {conversation.id}, {len(conversation.messages)} messages)")
     for message in conversation.messages:
@@ -357,7 +479,7 @@ def _conversations_show(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     with _Store(args) as store:
-        memory = store.memory(args)
+        memory = store.memory
         if args.output is None:
             count = export_jsonl(memory, sys.stdout)
         else:
@@ -368,7 +490,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _stats(args: argparse.Namespace) -> int:
     with _Store(args) as store:
-        stats = store.memory(args).stats()
+        stats = store.memory.stats()
     if args.json:
         print(json.dumps(stats))
         return 0
@@ -382,9 +504,9 @@ def _stats(args: argparse.Namespace) -> int:
 
 def _forget(args: argparse.Namespace) -> int:
     if args.user is None and args.conversation is None:
-        return _fail("forget needs --user (and optionally --agent) or --conversation")
+        raise _UsageError("forget needs --user (and optionally --agent) or --conversation")
     with _Store(args, writes=True) as store:
-        memory = store.memory(args)
+        memory = store.memory
         if args.conversation is not None:
             conversation = memory.get_conversation(args.conversation)
             what = f"conversation {conversation.id} ({len(conversation.messages)} messages)"
@@ -406,9 +528,9 @@ def _forget(args: argparse.Namespace) -> int:
 
 
 def _reindex(args: argparse.Namespace) -> int:
-    target = embedder_for(args.target_model)
     if args.user is not None or args.agent is not None:
-        return _fail("reindex works on the whole store: leave out --user and --agent")
+        raise _UsageError("reindex works on the whole store: leave out --user and --agent")
+    target = embedder_for(args.target_model)
     with _Store(args, writes=True) as store:
         info = store.manager.reindex(target, batch_size=args.batch_size)
     print(f"space #{info.id} ({info.model}, {info.dimensions} dims) is active with {info.vectors} vectors")
@@ -418,11 +540,13 @@ def _reindex(args: argparse.Namespace) -> int:
 # -- output --------------------------------------------------------------------------------------------
 
 
-def _hit_json(hit: SearchHit) -> dict[str, Any]:
+def _hit_json(rank: int, hit: SearchHit, title: str | None) -> dict[str, Any]:
     message = hit.message
     return {
+        "rank": rank,
         "message_id": message.id,
         "conversation_id": message.conversation_id,
+        "conversation_title": title,
         "role": message.role,
         "created_at": message.created_at.isoformat(),
         "distance": None if math.isnan(hit.distance) else hit.distance,
@@ -431,6 +555,68 @@ def _hit_json(hit: SearchHit) -> dict[str, Any]:
         "text_score": hit.text_score,
         "fusion_score": hit.fusion_score,
         "content": message.content,
+    }
+
+
+def _hit_heading(rank: int, hit: SearchHit, title: str | None) -> str:
+    """`  3. vector+text  cosine 0.612  words  4.10  #57 Title of the conversation`"""
+    cosine = "-" if math.isnan(hit.distance) else f"{hit.score:.3f}"
+    words = "-" if hit.text_score is None else f"{hit.text_score:.2f}"
+    found_by = "+".join(sorted(hit.sources))
+    title = " ".join((title or "(untitled)").split())
+    return f"{rank:3d}. {found_by:<11}  cosine {cosine:>5}  words {words:>5}  #{hit.message.conversation_id} {title}"
+
+
+def _hit_text(hit: SearchHit) -> str:
+    """`[2026-01-13 05:05] user: the message`, as `conversations show` writes a message's heading."""
+    return f"[{_when(hit.message.created_at)}] {hit.message.role}: {hit.message.content}"
+
+
+def _wrapped(text: str, width: int, lines: int) -> list[str]:
+    """`text` wrapped to `width` columns, cut to `lines` lines (0: all) with an ellipsis."""
+    wrapped = textwrap.wrap(" ".join(text.split()), max(20, width)) or [""]
+    if 0 < lines < len(wrapped):
+        wrapped = wrapped[:lines]
+        wrapped[-1] = _cut(wrapped[-1] + " …", max(20, width))
+    return wrapped
+
+
+def _cut(line: str, width: int) -> str:
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _info_json(info: ConversationInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "title": info.title,
+        "message_count": info.message_count,
+        "created_at": info.created_at.isoformat(),
+        "updated_at": info.updated_at.isoformat(),
+        "user_id": info.user_id,
+        "agent_id": info.agent_id,
+    }
+
+
+def _conversation_json(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "id": conversation.id,
+        "source_id": conversation.source_id,
+        "title": conversation.title,
+        "metadata": conversation.meta,
+        "created_at": conversation.created_at.isoformat(),
+        "updated_at": conversation.updated_at.isoformat(),
+        "user_id": conversation.user_id,
+        "agent_id": conversation.agent_id,
+        "messages": [
+            {
+                "id": message.id,
+                "role": message.role,
+                "content": message.content,
+                "created_at": message.created_at.isoformat(),
+                "metadata": message.meta,
+            }
+            for message in conversation.messages
+        ],
     }
 
 
@@ -487,4 +673,9 @@ class _ProgressBar:
 
 def run() -> NoReturn:
     """Console-script entry point."""
-    sys.exit(main())
+    status = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        status = _reader_gone()
+    sys.exit(status)

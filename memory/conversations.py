@@ -8,7 +8,7 @@ trust them, so the facade checks each argument once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, NamedTuple, cast
@@ -132,6 +132,19 @@ _IDS_BY_KEY_FROM_SQLITE: Final = (
 )
 #: Ids per `IN (...)` list: far below SQLite's limit on bound parameters (32,766).
 _CHUNK: Final = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationInfo:
+    """A conversation at a glance, without its messages: for listings and search results."""
+
+    id: int
+    title: str | None
+    message_count: int
+    created_at: datetime
+    updated_at: datetime
+    user_id: str | None
+    agent_id: str | None
 
 
 class MessageBatch(NamedTuple):
@@ -431,6 +444,36 @@ class ConversationRepository:
             chunk = message_ids[start : start + _CHUNK]
             rows = connection.execute(query, {"ids": chunk}).all()
             found.update((m.id, m) for m in detached_rows(Message, _MESSAGE_ATTRIBUTES, rows))
+        return found
+
+    def info(self, conversation_ids: Iterable[int]) -> dict[int, ConversationInfo]:
+        """Title, message count, times and owners of each of these conversations that exist and this
+        owner sees, by id (two queries per 5,000 ids)."""
+        ids = list(dict.fromkeys(check_id(value, "conversation id") for value in conversation_ids))
+        found: dict[int, ConversationInfo] = {}
+        connection = self._work.connection()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            counts: dict[int, int] = dict(
+                connection.execute(
+                    sa.select(_MESSAGES.c.conversation_id, sa.func.count())
+                    .where(_MESSAGES.c.conversation_id.in_(chunk))
+                    .group_by(_MESSAGES.c.conversation_id)
+                ).all()
+            )
+            rows = connection.execute(
+                sa.select(
+                    _CONVERSATIONS.c.id,
+                    _CONVERSATIONS.c.title,
+                    _CONVERSATIONS.c.created_at,
+                    _CONVERSATIONS.c.updated_at,
+                    *_OWNED_BY,
+                ).where(_CONVERSATIONS.c.id.in_(chunk), *self.owner.conversation_clauses(_CONVERSATIONS.c))
+            )
+            for id_, title, created_at, updated_at, user_id, agent_id in rows:
+                found[id_] = ConversationInfo(
+                    id_, title, counts.get(id_, 0), created_at, updated_at, user_id, agent_id
+                )
         return found
 
     def owners_of(self, conversation_ids: list[int]) -> dict[int, Owner]:

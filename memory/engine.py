@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sqlite3
 from types import ModuleType
 from typing import Any, Final
@@ -23,7 +24,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from memory.errors import ExtensionError, ValidationError
+from memory.errors import ExtensionError, NotFoundError, ValidationError
 from memory.identifiers import schema_name
 from memory.sqlite_limits import apply_limits
 from memory.transactions import BEGIN_OPTION, begin
@@ -33,6 +34,7 @@ DEFAULT_URL: Final = "sqlite:///memory.db"
 SCHEMA_PARAMETER: Final = "schema"
 #: The engine execution option under which the schema is kept (see `store_schema`).
 _SCHEMA_OPTION: Final = "memory_schema"
+_URL_SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 #: SQLite's length limits: one string or blob (vec0 chunks of 4096-dim vectors take 16 MiB), and the
 #: text of one statement.
@@ -46,8 +48,28 @@ _JOURNAL_MODES: Final = frozenset({"WAL", "DELETE", "TRUNCATE", "PERSIST", "MEMO
 _SYNCHRONOUS: Final = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
 
 
+def database_url(location: str | os.PathLike[str] | URL) -> URL:
+    """A database URL, or a plain file path (`memory.db`, `~/notes/memory.db`) taken as a SQLite
+    file."""
+    if isinstance(location, URL):
+        return location
+    text = os.fspath(location)
+    if not isinstance(text, str):
+        raise ValidationError(f"a database is a URL or a file path, not {location!r}")
+    if _URL_SCHEME.match(text):
+        return sa.make_url(text)
+    if not text.strip():
+        raise ValidationError("a database is a URL or a file path, not an empty string")
+    return URL.create("sqlite", database=os.path.expanduser(text))
+
+
+def sqlite_file(url: URL) -> str | None:
+    """The file of a SQLite URL (None for an in-memory database, or another backend)."""
+    return _database_path(url) if url.get_backend_name() == "sqlite" else None
+
+
 def create_engine(
-    url: str | URL = DEFAULT_URL,
+    url: str | os.PathLike[str] | URL = DEFAULT_URL,
     *,
     busy_timeout_ms: int = 5000,
     journal_mode: str = "WAL",
@@ -58,13 +80,15 @@ def create_engine(
     max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
     max_sql_bytes: int = DEFAULT_MAX_SQL_BYTES,
     schema: str | None = None,
+    create: bool = True,
     **options: Any,
 ) -> Engine:
     """Create an engine for `url`; for SQLite, one whose every connection has vec0 loaded.
 
-    `schema` (PostgreSQL only; or `?schema=NAME` in the URL) keeps every table of memory in that
-    schema, created by the first migration; the host application's own tables in the same database
-    are neither seen nor touched.
+    `url` may be a plain file path, taken as a SQLite file; `create=False` refuses a SQLite file
+    that does not exist (`NotFoundError`) instead of creating it. `schema` (PostgreSQL only; or
+    `?schema=NAME` in the URL) keeps every table of memory in that schema, created by the first
+    migration; the host application's own tables in the same database are neither seen nor touched.
 
     `journal_mode`, `synchronous` and `wal_autocheckpoint` (pages) apply to file databases only;
     `page_size` to databases created by this engine (16 KiB: bulk loads of a million messages ran
@@ -75,7 +99,7 @@ def create_engine(
     from 1 GB so that no single value can exhaust memory. Other keyword options go to
     `sqlalchemy.create_engine`.
     """
-    url, schema = _split_schema(sa.make_url(url), schema)
+    url, schema = _split_schema(database_url(url), schema)
     if url.get_backend_name() != "sqlite":
         return _server_engine(url, schema, options)
     if schema is not None:
@@ -92,6 +116,10 @@ def create_engine(
     )
     options.setdefault("module", _extension_capable_sqlite_module())
     path = _database_path(url)
+    if path is not None and not create and not os.path.exists(path):
+        raise NotFoundError(
+            f"no memory store at {path}: `memory import FILE` or `memory db upgrade` creates one"
+        )
     if path is not None:
         _create_private_file(path)
     engine = sa.create_engine(url, **options)

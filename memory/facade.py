@@ -22,7 +22,7 @@ import numpy.typing as npt
 from sqlalchemy.engine import Engine
 
 from memory import validation
-from memory.conversations import ConversationRepository
+from memory.conversations import ConversationInfo, ConversationRepository
 from memory.embedding.base import Embedder
 from memory.errors import DuplicateError, ValidationError
 from memory.filters import SearchFilter
@@ -225,6 +225,12 @@ class MemoryFacade:
         with self._core.reading() as session:
             return ConversationRepository(session, owner=owner).list_recent(limit=limit, offset=offset)
 
+    def conversation_info(self, conversation_ids: Iterable[int]) -> dict[int, ConversationInfo]:
+        """Title, message count, times and owners of each of these conversations, by id, without
+        loading their messages; ids that do not exist (or are not this scope's) are left out."""
+        with self._core.reading() as session:
+            return self._conversations(session).info(conversation_ids)
+
     def get_messages(self, conversation_id: int, *, limit: int | None = None) -> list[Message]:
         """A conversation's messages in chronological order; with `limit`, the most recent ones."""
         with self._core.transactions.peeking() as session:  # one SELECT (a second only if it finds none)
@@ -284,7 +290,8 @@ class MemoryFacade:
         SQLite), and `"hybrid"` (the default) fuses both rankings by Reciprocal Rank Fusion; a
         vector query can only be searched by meaning. Every filter applies to both sides; `since`
         is inclusive and `until` exclusive; `user_id` and `agent_id` keep those owners' messages.
-        Each hit's `sources` says which side(s) found it.
+        Each hit's `sources` says which side(s) found it. A text search runs no model (its hits'
+        `distance` is nan), so it never waits for the model to load.
         """
         k = validation.check_k(k)
         mode = validation.check_choice(mode, SEARCH_MODES, "mode")  # type: ignore[assignment]
@@ -293,7 +300,7 @@ class MemoryFacade:
             conversation_id=conversation_id, roles=roles, since=since, until=until, owner=owner or self._owner
         )
         size_limit, needs_text = self._core.max_content_bytes, mode == "text"
-        checked = validation.check_query(query, self.embedder.dimensions, size_limit, needs_text)
+        checked = validation.check_query(query, self._core.space.dimensions, size_limit, needs_text)
         if owner is None:  # a scope asked for another owner's messages: there are none
             return []
         return self._search(checked, k, mode, where)
@@ -354,10 +361,11 @@ class MemoryFacade:
         return ConversationRepository(session, owner=self._owner)
 
     def _search(self, query: Query, k: int, mode: SearchMode, where: SearchFilter) -> list[SearchHit]:
-        """`search` with checked arguments; a text query is embedded here, outside the transaction."""
+        """`search` with checked arguments; a text query is embedded here (not for a search by words
+        only), outside the transaction."""
         core = self._core
         vector = query.vector
-        if vector is None:
+        if vector is None and mode != "text":
             vector = Vector(core.pipeline.embed([str(query.text)])[0])
         with core.reading() as session:
             space = core.active(session)

@@ -3,6 +3,7 @@ conversation in it; `scoped()` hands out the same facade bound to one user and a
 
 from __future__ import annotations
 
+import os
 import threading
 from types import TracebackType
 from typing import Self
@@ -44,7 +45,7 @@ class MemoryManager(MemoryFacade):
 
     def __init__(
         self,
-        url: str | Engine = DEFAULT_URL,
+        url: str | os.PathLike[str] | Engine = DEFAULT_URL,
         *,
         embedder: Embedder | None = None,
         migrate: bool | None = None,
@@ -105,6 +106,17 @@ class MemoryManager(MemoryFacade):
         with core.transactions.reading() as session:
             space = core.active(session)
         return check_store(core.engine, core.transactions, space, self.embedder, repair=repair)
+
+    def warm_up(self) -> None:
+        """Load the embedding model and build the in-memory vector index now, so that the first
+        request does not wait for them (seconds for the model, and about 0.5 s per 100,000 vectors
+        for the index). A server calls it at start-up; without it, both happen on first use."""
+        core = self._core
+        core.pipeline.embed(["warm-up"])
+        with core.reading() as session:
+            index = core.indexes.for_space(core.active(session))
+            if index is not None:
+                index.warm(session.connection())
 
     def scoped(self, user_id: str, agent_id: str | None = None) -> MemoryScope:
         """The memory of one user (of one of their agents, with `agent_id`): the same methods, seeing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
@@ -90,7 +91,7 @@ def _legacy_revision(connection: Connection) -> str | None:
     return matches.pop() if len(matches) == 1 else None
 
 
-def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:
+def upgrade(url_or_engine: str | os.PathLike[str] | Engine, revision: str = "head") -> None:
     """Upgrade the database to `revision` (default: the newest); on PostgreSQL with a `schema`
     (see `memory.create_engine`), create that schema first if it is not there."""
     with _connection(url_or_engine, f"upgrade {{}} to {revision}") as connection:
@@ -107,7 +108,7 @@ def prepare(connection: Connection) -> None:
     adopt_legacy_version(connection)
 
 
-def downgrade(url_or_engine: str | Engine, revision: str) -> None:
+def downgrade(url_or_engine: str | os.PathLike[str] | Engine, revision: str) -> None:
     """Downgrade the database to `revision` (`"base"` removes every table)."""
     with _connection(url_or_engine, f"downgrade {{}} to {revision}") as connection:
         _require_known(connection)
@@ -211,9 +212,9 @@ def describe(engine: Engine) -> str:
 
 
 @contextmanager
-def _connection(url_or_engine: str | Engine, action: str) -> Iterator[Connection]:
+def _connection(url_or_engine: str | os.PathLike[str] | Engine, action: str) -> Iterator[Connection]:
     """A transaction on the database, driver errors translated (`action` with `{}` for its name)."""
-    engine = create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    engine = url_or_engine if isinstance(url_or_engine, Engine) else create_engine(url_or_engine)
     try:
         with translate_database_errors(action.format(describe(engine))), engine.begin() as connection:
             yield connection

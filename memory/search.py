@@ -37,7 +37,8 @@ class SearchHit:
     """A message found by a search.
 
     `distance` is the cosine distance between the query and the message's vector (`score` is
-    1 - distance), whichever side found it; nan when the message has no vector in the active space.
+    1 - distance), whichever side found it; nan when the message has no vector in the active space,
+    and in a text-mode search, which runs no model.
     `sources` says which side(s) found it: "vector", "text" or both. `text_score` is the full-text
     relevance (BM25 on SQLite, term rarity on PostgreSQL; higher is better) when words found it,
     and `fusion_score` the Reciprocal Rank Fusion score in hybrid searches.
@@ -57,7 +58,7 @@ class SearchHit:
 def search_messages(
     session: Work,
     space: EmbeddingSpace,
-    query: Vector,
+    query: Vector | None,
     k: int,
     where: SearchFilter,
     *,
@@ -74,12 +75,7 @@ def search_messages(
     index = None if indexes is None else indexes.for_space(space)
     approximate = indexes is not None and indexes.approximate
     vectors = VectorRepository(session, space, index=index, approximate=approximate)
-    if mode == "vector" or text is None:
-        nearest = vectors.nearest(query, k, where)
-        return _hits(
-            session, where, [(message_id, distance, _VECTOR, None, None) for message_id, distance in nearest]
-        )
-    if mode == "text":
+    if mode == "text" and text is not None:
         matches = search_text(session, text, k, where)
         distances = _distances(vectors, query, [message_id for message_id, _ in matches])
         return _hits(
@@ -89,6 +85,13 @@ def search_messages(
                 (message_id, distances[message_id], frozenset({"text"}), score, None)
                 for message_id, score in matches
             ],
+        )
+    if query is None:
+        raise ValueError("only a text search runs without a query vector")
+    if mode == "vector" or text is None:
+        nearest = vectors.nearest(query, k, where)
+        return _hits(
+            session, where, [(message_id, distance, _VECTOR, None, None) for message_id, distance in nearest]
         )
     depth = min(MAX_K, max(k, HYBRID_DEPTH))
     nearest = vectors.nearest(query, depth, where)
@@ -119,8 +122,11 @@ def search_messages(
     )
 
 
-def _distances(vectors: VectorRepository, query: Vector, message_ids: list[int]) -> dict[int, float]:
-    """Cosine distances from `query` to the stored vectors of `message_ids` (nan where none is stored)."""
+def _distances(vectors: VectorRepository, query: Vector | None, message_ids: list[int]) -> dict[int, float]:
+    """Cosine distances from `query` to the stored vectors of `message_ids` (nan where none is stored,
+    and for all of them without a query vector)."""
+    if query is None:
+        return dict.fromkeys(message_ids, math.nan)
     if not message_ids:
         return {}
     stored = vectors.fetch(message_ids)

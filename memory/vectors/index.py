@@ -229,6 +229,14 @@ class VectorIndex:
 
     # -- searching ------------------------------------------------------------------------------------
 
+    def warm(self, connection: Connection) -> bool:
+        """Build (or bring up to date) the index now, from `connection`'s snapshot; False when it
+        cannot answer for this store (its searches then go to vec0)."""
+        if not self.usable(connection):
+            return False
+        with self._lock:
+            return self.sync(connection)
+
     def search(
         self, connection: Connection, query: npt.NDArray[np.float32], k: int, where: SearchFilter
     ) -> list[tuple[int, float]] | None:

@@ -25,6 +25,7 @@ from tests.data.exports import (
     USER_INSTRUCTIONS,
     USER_PROFILE,
     branching_conversation,
+    do_not_remember_conversation,
     every_kind_conversation,
     simple_conversation,
     write_chatgpt_export,
@@ -94,6 +95,37 @@ def test_the_users_context_is_found_by_search(memory_manager: MemoryManager, tmp
     assert hits[0].message.role == "system" and hits[0].message.meta["user_context"] is True
     custom = memory_manager.search("keep bees near Lyon", k=1, roles="system")
     assert custom[0].message.meta["content_type"] == "user_editable_context"
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_do_not_remember_conversations_are_left_out_and_counted(
+    memory_manager: MemoryManager, tmp_path: Path, strict: bool
+) -> None:
+    conversations = [simple_conversation("ok", "fine", ["hello", "hi"]), do_not_remember_conversation()]
+    path = write_chatgpt_export(tmp_path / "conversations.json", conversations)
+    summary = import_file(memory_manager, path, strict=strict)
+    # Left out before validation: its NUL character is neither a failure nor a reason to abort.
+    assert (summary.imported, summary.not_remembered, summary.failed, summary.skipped) == (1, 1, 0, 0)
+    assert memory_manager.find_conversation("conv-forget") is None
+    assert not memory_manager.search("bank PIN", k=5, mode="text")
+
+
+def test_include_do_not_remember_imports_them_with_the_flag(
+    memory_manager: MemoryManager, tmp_path: Path
+) -> None:
+    forget = do_not_remember_conversation()
+    forget["mapping"]["conv-forget-1"]["message"]["content"]["parts"] = ["Noted."]
+    conversations = [simple_conversation("ok", "fine", ["hello", "hi"]), forget]
+    path = write_chatgpt_export(tmp_path / "conversations.json", conversations)
+    assert import_file(memory_manager, path).not_remembered == 1
+    summary = import_file(memory_manager, path, include_do_not_remember=True)
+    assert (summary.imported, summary.skipped, summary.not_remembered, summary.messages) == (1, 1, 0, 2)
+    conversation = memory_manager.find_conversation("conv-forget")
+    assert conversation is not None and conversation.meta["is_do_not_remember"] is True
+    assert [m.content for m in memory_manager.get_messages(conversation.id)] == [
+        "My bank PIN is 4921",
+        "Noted.",
+    ]
 
 
 def test_the_demo_corpus_imports_completely(memory_url: str) -> None:

@@ -67,7 +67,8 @@ def chatgpt_record(item: Any, location: str) -> ImportRecord:
     except ValueError as exc:
         raise RecordError(location, str(exc)) from None
     metadata = _conversation_metadata(item, context)
-    return ImportRecord(location, source_id, title, metadata, created_at, messages)
+    forget = item.get("is_do_not_remember") is True
+    return ImportRecord(location, source_id, title, metadata, created_at, messages, do_not_remember=forget)
 
 
 def _conversation_metadata(item: dict[str, Any], context: dict[str, str]) -> dict[str, Any]:

@@ -332,6 +332,13 @@ def simple_conversation(conversation_id: str, title: str, texts: list[str]) -> d
     }
 
 
+def do_not_remember_conversation(conversation_id: str = "conv-forget") -> dict[str, Any]:
+    """A conversation its owner marked "do not remember"; its NUL character would fail validation."""
+    conversation = simple_conversation(conversation_id, "Private", ["My bank PIN is 4921", "Noted.\x00"])
+    conversation["is_do_not_remember"] = True
+    return conversation
+
+
 BRANCH_TEXTS = [
     "How do I descale an espresso machine?",
     "Use a citric acid solution monthly.",

@@ -6,7 +6,7 @@ branch that ends at `current_node`. Abandoned branches (regenerated or edited tu
 On that branch every node is kept with the role its author has in the export, except:
 
 - the user's context (custom instructions, `user_editable_context`; ChatGPT's memory of the user,
-  `model_editable_context`; or a hidden system message marked `is_user_system_message`) becomes the
+  `model_editable_context`; a (hidden) system message marked `is_user_system_message`) becomes the
   conversation's `user_context` metadata and a `system` message marked `user_context`, so search finds it;
 - other nodes hidden from the conversation (system prompts) are left out, unless they are tool traffic;
 - the model's reasoning (`thoughts`, `reasoning_recap`) is left out: it is not what the user was told,

@@ -125,7 +125,7 @@ def test_an_import_killed_part_way_leaves_whole_conversations_and_resumes(memory
     finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     messages, _ = _check_store(memory_url)
-    assert len(messages) == sum(expected.values()) == 2438
+    assert len(messages) == sum(expected.values()) == 2444
 
 
 _FORGETTER = """

@@ -18,8 +18,15 @@ from memory.vectors.sqlite import SqliteVecStore
 from tests.data.exports import (
     BAD_JSONL,
     BRANCH_TEXTS,
+    EVERY_KIND_MESSAGES,
     GOOD_JSONL,
+    MODEL_MEMORY,
+    USER_CONTEXT,
+    USER_INSTRUCTIONS,
+    USER_PROFILE,
     branching_conversation,
+    do_not_remember_conversation,
+    every_kind_conversation,
     simple_conversation,
     write_chatgpt_export,
     write_jsonl,
@@ -52,15 +59,84 @@ def test_chatgpt_import_follows_the_current_branch(memory_manager: MemoryManager
     assert conversation.created_at.timestamp() == pytest.approx(1_760_000_000.0)
 
 
+def test_chatgpt_import_keeps_every_kind_of_node(memory_manager: MemoryManager, tmp_path: Path) -> None:
+    path = write_chatgpt_export(tmp_path / "conversations.json", [every_kind_conversation()])
+    summary = import_file(memory_manager, path)
+    assert (summary.imported, summary.messages, summary.failed) == (1, len(EVERY_KIND_MESSAGES), 0)
+    conversation = memory_manager.find_conversation("conv-kinds")
+    assert conversation is not None
+    assert conversation.meta == {
+        "source": "chatgpt",
+        "is_archived": True,
+        "is_starred": True,
+        "is_do_not_remember": False,
+        "default_model_slug": "gpt-4o",
+        "user_context": {
+            "system_message": USER_CONTEXT,
+            "user_profile": USER_PROFILE,
+            "user_instructions": USER_INSTRUCTIONS,
+            "model_set_context": MODEL_MEMORY,
+        },
+    }
+    messages = memory_manager.get_messages(conversation.id)
+    stored = [
+        (m.role, m.content, {k: v for k, v in m.meta.items() if k != "source_message_id"}) for m in messages
+    ]
+    assert stored == EVERY_KIND_MESSAGES
+    # The empty system prompt and the reasoning (thoughts, recap) are the nodes left out.
+    assert {"prompt", "thoughts", "recap"}.isdisjoint(m.meta["source_message_id"] for m in messages)
+    assert not any("PRIVATE" in m.content or "Thought for" in m.content for m in messages)
+
+
+def test_the_users_context_is_found_by_search(memory_manager: MemoryManager, tmp_path: Path) -> None:
+    import_file(memory_manager, write_chatgpt_export(tmp_path / "c.json", [every_kind_conversation()]))
+    hits = memory_manager.search("metric units and 24-hour times", k=3)
+    assert hits[0].message.content == USER_CONTEXT
+    assert hits[0].message.role == "system" and hits[0].message.meta["user_context"] is True
+    custom = memory_manager.search("keep bees near Lyon", k=1, roles="system")
+    assert custom[0].message.meta["content_type"] == "user_editable_context"
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_do_not_remember_conversations_are_left_out_and_counted(
+    memory_manager: MemoryManager, tmp_path: Path, strict: bool
+) -> None:
+    conversations = [simple_conversation("ok", "fine", ["hello", "hi"]), do_not_remember_conversation()]
+    path = write_chatgpt_export(tmp_path / "conversations.json", conversations)
+    summary = import_file(memory_manager, path, strict=strict)
+    # Left out before validation: its NUL character is neither a failure nor a reason to abort.
+    assert (summary.imported, summary.not_remembered, summary.failed, summary.skipped) == (1, 1, 0, 0)
+    assert memory_manager.find_conversation("conv-forget") is None
+    assert not memory_manager.search("bank PIN", k=5, mode="text")
+
+
+def test_include_do_not_remember_imports_them_with_the_flag(
+    memory_manager: MemoryManager, tmp_path: Path
+) -> None:
+    forget = do_not_remember_conversation()
+    forget["mapping"]["conv-forget-1"]["message"]["content"]["parts"] = ["Noted."]
+    conversations = [simple_conversation("ok", "fine", ["hello", "hi"]), forget]
+    path = write_chatgpt_export(tmp_path / "conversations.json", conversations)
+    assert import_file(memory_manager, path).not_remembered == 1
+    summary = import_file(memory_manager, path, include_do_not_remember=True)
+    assert (summary.imported, summary.skipped, summary.not_remembered, summary.messages) == (1, 1, 0, 2)
+    conversation = memory_manager.find_conversation("conv-forget")
+    assert conversation is not None and conversation.meta["is_do_not_remember"] is True
+    assert [m.content for m in memory_manager.get_messages(conversation.id)] == [
+        "My bank PIN is 4921",
+        "Noted.",
+    ]
+
+
 def test_the_demo_corpus_imports_completely(memory_url: str) -> None:
     with MemoryManager(memory_url, embedder=FakeEmbedder(32)) as manager:
         summary = import_file(manager, DEMO)
         assert (summary.imported, summary.failed, summary.skipped) == (229, 0, 0)
-        assert summary.messages == 2438 == manager.stats()["messages"]
+        assert summary.messages == 2444 == manager.stats()["messages"]
         again = import_file(manager, DEMO)
         assert (again.imported, again.skipped, again.messages) == (0, 229, 0)
-        assert manager.stats()["messages"] == 2438
-        assert manager.stats()["vectors"] == {1: 2438}
+        assert manager.stats()["messages"] == 2444
+        assert manager.stats()["vectors"] == {1: 2444}
 
 
 def test_jsonl_import_reports_and_skips_bad_records(memory_manager: MemoryManager, tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ class RecordError(ValidationError):
 
 @dataclass(frozen=True, slots=True)
 class ImportRecord:
-    """One conversation read from a file, with its messages as `MemoryManager` takes them."""
+    """One conversation read from a file, with its messages as `MemoryManager` takes them;
+    `do_not_remember` when its owner asked that it not be remembered (imported only on request)."""
 
     location: str
     source_id: str
@@ -28,6 +29,7 @@ class ImportRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
+    do_not_remember: bool = False
 
 
 def parse_timestamp(value: Any, what: str) -> datetime | None:

@@ -148,6 +148,11 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument(
         "--strict", action="store_true", help="abort on the first bad record, importing nothing"
     )
+    importer.add_argument(
+        "--include-do-not-remember",
+        action="store_true",
+        help="also import the conversations marked 'do not remember' in a ChatGPT export",
+    )
     importer.set_defaults(handler=_import)
 
     search = commands.add("search", help="find messages by words and meaning")
@@ -392,7 +397,12 @@ def _import(args: argparse.Namespace) -> int:
         with _Store(args, writes=True, creates=True) as store:
             bar = _ProgressBar(sys.stderr, label=f"importing {args.file.name}")
             summary = import_file(
-                store.memory, args.file, format=args.format, strict=args.strict, progress=bar.update
+                store.memory,
+                args.file,
+                format=args.format,
+                strict=args.strict,
+                include_do_not_remember=args.include_do_not_remember,
+                progress=bar.update,
             )
             bar.close()
     except BaseException:
@@ -401,9 +411,14 @@ def _import(args: argparse.Namespace) -> int:
         raise
     for problem in summary.problems:
         print(f"memory: skipped {problem}", file=sys.stderr)
+    not_remembered = (
+        f"; {summary.not_remembered} marked 'do not remember' left out (--include-do-not-remember)"
+        if summary.not_remembered
+        else ""
+    )
     print(
         f"imported {summary.imported} conversations ({summary.messages} messages); "
-        f"{summary.skipped} already present; {summary.failed} bad records skipped"
+        f"{summary.skipped} already present; {summary.failed} bad records skipped{not_remembered}"
     )
     return 0
 
@@ -564,7 +579,8 @@ def _hit_heading(rank: int, hit: SearchHit, title: str | None) -> str:
     words = "-" if hit.text_score is None else f"{hit.text_score:.2f}"
     found_by = "+".join(sorted(hit.sources))
     title = " ".join((title or "(untitled)").split())
-    return f"{rank:3d}. {found_by:<11}  cosine {cosine:>5}  words {words:>5}  #{hit.message.conversation_id} {title}"
+    scores = f"cosine {cosine:>5}  words {words:>5}"
+    return f"{rank:3d}. {found_by:<11}  {scores}  #{hit.message.conversation_id} {title}"
 
 
 def _hit_text(hit: SearchHit) -> str:

@@ -16,7 +16,14 @@ import pytest
 
 import memory
 from memory import MemoryManager
-from tests.data.exports import BAD_JSONL, GOOD_JSONL, write_chatgpt_export, write_jsonl
+from tests.data.exports import (
+    BAD_JSONL,
+    GOOD_JSONL,
+    every_kind_conversation,
+    simple_conversation,
+    write_chatgpt_export,
+    write_jsonl,
+)
 from tests.test_cli import MEMORY, run
 
 READ_COMMANDS = [
@@ -196,3 +203,17 @@ def _node(node_id: str, parent: str | None, role: str, text: str) -> dict[str, o
 
 def _no_url() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "MEMORY_DATABASE_URL"}
+
+
+def test_do_not_remember_conversations_are_left_out_unless_asked(tmp_path: Path) -> None:
+    private = simple_conversation("private", "Private", ["my bank PIN is 4921", "Noted."])
+    private["is_do_not_remember"] = True
+    export = write_chatgpt_export(tmp_path / "c.json", [every_kind_conversation(), private])
+    db = str(tmp_path / "d.db")
+    first = run("--model", "fake:8", "import", str(export), db=db)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip().startswith("imported 1 conversations")
+    assert "1 marked 'do not remember' left out (--include-do-not-remember)" in first.stdout
+    second = run("--model", "fake:8", "import", str(export), "--include-do-not-remember", db=db)
+    assert second.stdout.strip().startswith("imported 1 conversations") and "left out" not in second.stdout
+    assert json.loads(run("stats", "--json", db=db).stdout)["conversations"] == 2

@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip setuptools
 	$(PIP) torch==2.13.0
-	$(PIP) --editable '.[embeddings,postgres,dev,bench]'
+	$(PIP) --editable '.[embeddings,postgres,async,agents,langchain,mcp,dev,bench]'
 	touch $(STAMP)
 
 demo: venv

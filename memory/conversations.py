@@ -271,6 +271,37 @@ class ConversationRepository:
         self.session.delete(self.get_message(message_id))
         self.session.flush()
 
+    def pop_latest(self, conversation_id: int) -> Message | None:
+        """Delete the conversation's newest message and return it (None when it has none). Two
+        transactions popping at once never get the same message: a row another one deleted first
+        is passed over for the next newest."""
+        conversation_id = check_id(conversation_id, "conversation_id")
+        self.require(conversation_id)
+        connection = self._work.connection()
+        newest = (
+            sa.select(_MESSAGES.c.id)
+            .where(_MESSAGES.c.conversation_id == conversation_id)
+            .order_by(_MESSAGES.c.created_at.desc(), _MESSAGES.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        popping = sa.delete(_MESSAGES).where(_MESSAGES.c.id == newest).returning(*_MESSAGES.c)
+        while True:
+            rows = connection.execute(popping).all()
+            if rows:
+                return detached_rows(Message, _MESSAGE_ATTRIBUTES, rows)[0]
+            if connection.execute(sa.select(newest)).scalar_one_or_none() is None:
+                return None
+
+    def clear(self, conversation_id: int) -> int:
+        """Delete every message of the conversation (it stays, empty); returns how many."""
+        conversation_id = check_id(conversation_id, "conversation_id")
+        self.require(conversation_id)
+        deleted = self._work.connection().execute(
+            sa.delete(_MESSAGES).where(_MESSAGES.c.conversation_id == conversation_id)
+        )
+        return int(deleted.rowcount)
+
     def count(self) -> int:
         query = sa.select(sa.func.count()).select_from(Conversation)
         return int(self.session.scalar(query.where(*self.owner.conversation_clauses(Conversation))) or 0)

@@ -242,6 +242,18 @@ class MemoryFacade:
         with self._core.writing() as session:
             self._conversations(session).delete(conversation_id)
 
+    def pop_message(self, conversation_id: int) -> Message | None:
+        """Delete the conversation's newest message and return it (None when it has none), in one
+        transaction: callers popping at once never get the same message."""
+        with self._core.writing() as session:
+            return self._conversations(session).pop_latest(conversation_id)
+
+    def clear_conversation(self, conversation_id: int) -> int:
+        """Delete every message of the conversation and their vectors; the conversation stays, with
+        its id, title, metadata and owners. Returns how many messages were deleted."""
+        with self._core.writing() as session:
+            return self._conversations(session).clear(conversation_id)
+
     def delete_message(self, message_id: int) -> None:
         """Delete a message and its vectors in every space (as `delete_conversation`)."""
         with self._core.writing() as session:

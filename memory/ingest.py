@@ -12,6 +12,7 @@ Usable on its own with an embedder and plain sessions; `MemoryManager` composes 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -39,14 +40,19 @@ Transaction = Callable[[], AbstractContextManager[Work]]
 class Pipeline:
     """The embedding half of ingestion for one embedder: drafts in, one checked vector per draft out.
     Stored vectors are looked up through `reading` (advisory reads: the write re-checks); the model
-    runs outside any transaction."""
+    runs outside any transaction, and only as many runs at once as `gate` lets through (one by
+    default: a second run on the same cores only slows the first); the others queue."""
 
-    def __init__(self, embedder: Embedder, reading: Transaction) -> None:
+    def __init__(
+        self, embedder: Embedder, reading: Transaction, gate: threading.Semaphore | None = None
+    ) -> None:
         self.embedder = embedder
         self.reading = reading
+        self.gate = gate if gate is not None else threading.BoundedSemaphore(1)
 
     def embed(self, texts: list[str]) -> Matrix:
-        return embed_checked(self.embedder, texts)
+        with self.gate:
+            return embed_checked(self.embedder, texts)
 
     def vectors(
         self,

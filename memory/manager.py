@@ -37,7 +37,8 @@ class MemoryManager(MemoryFacade):
     on PostgreSQL, `schema` keeps all of memory in a schema of its own, see `memory.create_engine`),
     matches `embedder` against the store's active embedding space, and then serves every call in its
     own short transaction, so one manager can be shared by several threads. `embedder=None` means
-    `SentenceTransformerEmbedder()`.
+    `SentenceTransformerEmbedder()`. The model runs for at most `model_runs` calls at once; the others
+    queue (on the same cores, a second run only slows the first).
 
     The manager sees every conversation; what it creates belongs to no user. `scoped(user_id,
     agent_id)` gives the view of one user (and agent), with the same methods.
@@ -52,8 +53,10 @@ class MemoryManager(MemoryFacade):
         max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES,
         vector_index: IndexChoice = "exact",
         schema: str | None = None,
+        model_runs: int = 1,
     ) -> None:
         index_choice = check_index_choice(vector_index)
+        model_runs = validation.check_count(model_runs, "model_runs", minimum=1)
         max_content_bytes = validation.check_count(max_content_bytes, "max_content_bytes", minimum=1)
         self._owns_engine = not isinstance(url, Engine)
         if isinstance(url, Engine):
@@ -79,7 +82,7 @@ class MemoryManager(MemoryFacade):
             if self._owns_engine:
                 engine.dispose()
             raise
-        pipeline = Pipeline(embedder, transactions.peeking)
+        pipeline = Pipeline(embedder, transactions.peeking, threading.BoundedSemaphore(model_runs))
         self._core = Core(engine, transactions, pipeline, space, indexes, max_content_bytes, threading.Lock())
 
     def close(self) -> None:
@@ -147,6 +150,6 @@ class MemoryManager(MemoryFacade):
         core = self._core
         with core.reindex_lock:
             space = reindex(core.reading, core.writing, embedder, batch_size)
-            core.pipeline, core.space = Pipeline(embedder, core.pipeline.reading), space
+            core.pipeline, core.space = Pipeline(embedder, core.pipeline.reading, core.pipeline.gate), space
         with self._core.reading() as session:
             return SpaceRepository(session).info(space)

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -25,6 +26,9 @@ from memory.engine import create_engine
 from memory.identifiers import sql, test_database_name
 from memory.manager import MemoryManager
 from memory.migration import upgrade
+
+if TYPE_CHECKING:
+    from memory.aio import AsyncMemoryManager
 
 SERVER_URL_VARIABLE = "MEMORY_TEST_DATABASE_URL"
 
@@ -119,3 +123,18 @@ def memory_manager(memory_url: str, fake_embedder: FakeEmbedder) -> Iterator[Mem
     """A `MemoryManager` on `memory_url` that embeds with `fake_embedder`."""
     with MemoryManager(memory_url, embedder=fake_embedder) as manager:
         yield manager
+
+
+@pytest.fixture
+def async_memory_manager(memory_url: str, fake_embedder: FakeEmbedder) -> Iterator[AsyncMemoryManager]:
+    """`memory.aio.AsyncMemoryManager` on `memory_url`, embedding with `fake_embedder`, for async
+    tests under pytest-asyncio or anyio (asyncio or trio): the fixture itself is synchronous (the
+    manager needs no event loop to open, and closes after the test's loop is gone), so it works with
+    either plugin without their async-fixture markers. Needs `memory[async]`."""
+    from memory.aio import AsyncMemoryManager
+
+    manager = AsyncMemoryManager(MemoryManager(memory_url, embedder=fake_embedder))
+    try:
+        yield manager
+    finally:
+        manager.sync.close()

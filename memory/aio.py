@@ -36,7 +36,7 @@ from memory.facade import MemoryFacade
 from memory.manager import MemoryManager
 from memory.owners import Owner
 
-__all__ = ["DEFAULT_THREADS", "AsyncMemoryManager", "AsyncMemoryScope"]
+__all__ = ["DEFAULT_THREADS", "AsyncMemoryManager", "AsyncMemoryScope", "as_async"]
 
 #: Worker threads of one async manager (and its scopes) by default: enough for reads and writes
 #: to overlap the model's runs; SQLite takes one writer at a time anyway.
@@ -270,3 +270,13 @@ class _Opening:
     ) -> None:
         if self._manager is not None:
             await self._manager.close()
+
+
+def as_async(memory: MemoryFacade | AsyncMemoryScope, *, threads: int = DEFAULT_THREADS) -> AsyncMemoryScope:
+    """The awaitable view of a manager or scope, sync or async (an async one is returned as it is),
+    for code that takes either (the framework adapters). Closing stays with the manager's owner."""
+    if isinstance(memory, AsyncMemoryScope):
+        return memory
+    if isinstance(memory, MemoryFacade):
+        return AsyncMemoryScope(memory, _Runner(threads))
+    raise TypeError(f"expected a memory manager or scope, not {type(memory).__name__}")

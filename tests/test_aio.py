@@ -211,3 +211,17 @@ def test_pop_takes_the_newest_and_clear_keeps_the_conversation(memory_manager: M
     with pytest.raises(NotFoundError):
         other.clear_conversation(conversation.id)
     assert len(memory_manager.get_messages(conversation.id)) == 1
+
+
+@pytest.mark.anyio
+async def test_as_async_gives_the_awaitable_view_of_a_manager_or_scope(memory_manager: MemoryManager) -> None:
+    from memory.aio import as_async
+
+    scope = memory_manager.scoped("alice")
+    view = as_async(scope)
+    made = await view.create_conversation("via the view")
+    assert memory_manager.get_conversation(made.id).user_id == "alice"
+    assert as_async(view) is view
+    assert (await as_async(memory_manager).stats())["conversations"] == 1
+    with pytest.raises(TypeError):
+        as_async("sqlite:///x.db")  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from memory.conversations import ConversationInfo
 from memory.embedding import Embedder, FakeEmbedder, SentenceTransformerEmbedder
 from memory.engine import create_engine, session_factory
 from memory.errors import (
+    ArchiveError,
     DatabaseBusyError,
     DatabaseError,
     DimensionMismatchError,
@@ -29,6 +30,7 @@ from memory.vectors import VectorRepository, VectorRow
 
 __all__ = [
     "SEARCH_MODES",
+    "ArchiveError",
     "Base",
     "Conversation",
     "ConversationInfo",

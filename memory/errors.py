@@ -50,6 +50,10 @@ class EmbedderError(MemoryStoreError):
     """The embedding model could not be found, loaded or run."""
 
 
+class ArchiveError(MemoryStoreError):
+    """An archive file is missing, truncated, corrupted, or of an unknown format."""
+
+
 class DatabaseError(MemoryStoreError):
     """The database failed in a way no more specific error describes."""
 

@@ -1,0 +1,121 @@
+"""Archive files: a conversation's full transcript as readable, versioned, checksummed JSON.
+
+    <archive_dir>/<year>/<month>/<conversation id>.json.gz     (year and month it was created)
+
+The file is gzip'd JSON, one object:
+
+    {"format": "memory-archive", "version": 1, "checksum": "sha256:<hex>", "conversation": {...}}
+
+where the checksum covers the canonical JSON of `conversation` (keys sorted, no spaces, UTF-8): the
+conversation's own fields, every message (id, role, content, metadata, time, content hash) and, per
+message, its vector of the active space (base64 of float32 little-endian) with that space's model,
+so a restore re-embeds nothing unless the model changed. `write_archive` writes to a temporary file
+beside the target, flushes it to disk, renames it into place, flushes the directory, and reads it
+back through `read_archive` before it returns: a file at an archive path is whole, or not there.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import os
+import tempfile
+import zlib
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from memory.errors import ArchiveError
+
+FORMAT: Final = "memory-archive"
+VERSION: Final = 1
+
+
+def archive_path(archive_dir: Path, conversation_id: int, year: int, month: int) -> Path:
+    """Where the archive of a conversation created in `year` and `month` lives."""
+    return archive_dir / f"{year:04d}" / f"{month:02d}" / f"{conversation_id:d}.json.gz"
+
+
+def checksum(conversation: dict[str, Any]) -> str:
+    """`sha256:<hex>` of the record's canonical JSON."""
+    return "sha256:" + hashlib.sha256(_canonical(conversation)).hexdigest()
+
+
+def write_archive(path: Path, conversation: dict[str, Any]) -> str:
+    """Write the record durably (see the module's docstring) and return its checksum, once the file
+    on disk has been read back and verified."""
+    digest = checksum(conversation)
+    envelope = {"format": FORMAT, "version": VERSION, "checksum": digest, "conversation": conversation}
+    payload = gzip.compress(json.dumps(envelope, ensure_ascii=False, indent=1).encode("utf-8"), mtime=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(payload)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    _sync_directory(path.parent)
+    if read_archive(path, expected=digest) != conversation:
+        raise ArchiveError(f"{path}: the archive read back differs from what was written")
+    return digest
+
+
+def read_archive(path: Path, *, expected: str | None = None) -> dict[str, Any]:
+    """The conversation record of an archive file, verified: whole gzip, JSON, known format and
+    version, and its checksum (and, given, the checksum the database recorded). `ArchiveError`
+    otherwise, saying what is wrong."""
+    try:
+        raw = gzip.decompress(path.read_bytes())
+        envelope = json.loads(raw.decode("utf-8"))
+    except FileNotFoundError:
+        raise ArchiveError(f"{path}: the archive file is missing") from None
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, ValueError) as exc:
+        raise ArchiveError(f"{path}: not a readable archive (truncated or corrupted: {exc})") from None
+    if not isinstance(envelope, dict) or envelope.get("format") != FORMAT:
+        raise ArchiveError(f"{path}: not a memory archive")
+    if envelope.get("version") != VERSION:
+        raise ArchiveError(
+            f"{path}: archive format version {envelope.get('version')!r}, but this memory reads version "
+            f"{VERSION}: upgrade the memory package"
+        )
+    conversation = envelope.get("conversation")
+    if not isinstance(conversation, dict) or checksum(conversation) != envelope.get("checksum"):
+        raise ArchiveError(f"{path}: the archive's checksum does not match its content (corrupted)")
+    if expected is not None and envelope["checksum"] != expected:
+        raise ArchiveError(f"{path}: the archive is not the one the database recorded (checksum differs)")
+    return conversation
+
+
+def encode_vector(vector: npt.NDArray[np.float32]) -> str:
+    return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
+
+
+def decode_vector(text: str, dimensions: int) -> npt.NDArray[np.float32]:
+    try:
+        vector = np.frombuffer(base64.b64decode(text, validate=True), dtype="<f4").astype(np.float32)
+    except ValueError as exc:
+        raise ArchiveError(f"an archived vector is not base64 of float32 values: {exc}") from None
+    if vector.shape != (dimensions,):
+        raise ArchiveError(f"an archived vector has {vector.size} values, not {dimensions}")
+    return vector
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make a rename in `directory` durable (its entry, not only the file's data)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

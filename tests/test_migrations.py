@@ -670,3 +670,28 @@ def test_the_migrated_role_check_is_the_models(
         assert sa.inspect(models).get_check_constraints("messages") == migrated
         models.dispose()
     assert [c["name"] for c in migrated] == ["ck_messages_role"] and "'developer'" in migrated[0]["sqltext"]
+
+
+@pytest.mark.sqlite_only
+def test_0009_keeps_a_host_applications_view_and_trigger_on_messages(memory_url: str) -> None:
+    engine = memory.create_engine(memory_url)
+    memory.upgrade(engine, "0008")
+    _write_era_data(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE host_log (message_id INTEGER)")
+        connection.exec_driver_sql(
+            "CREATE VIEW host_roles AS SELECT role, count(*) AS n FROM messages GROUP BY role"
+        )
+        connection.exec_driver_sql(
+            "CREATE TRIGGER host_logged AFTER INSERT ON messages "
+            "BEGIN INSERT INTO host_log VALUES (new.id); END"
+        )
+    memory.upgrade(engine)
+    with memory.MemoryManager(memory_url, embedder=memory.FakeEmbedder(384)) as manager:
+        developer = manager.add_message(1, "developer", "be brief")
+    with engine.connect() as connection:
+        roles = dict(connection.exec_driver_sql("SELECT role, n FROM host_roles").all())
+        assert roles == {"user": 3, "assistant": 3, "developer": 1}
+        assert connection.exec_driver_sql("SELECT message_id FROM host_log").scalars().all() == [developer.id]
+    assert integrity_ok(engine)
+    engine.dispose()

@@ -102,8 +102,16 @@ def _rebuild_messages(old_check: str, new_check: str) -> None:
     )
     # Steps 6 and 7. Dropping `messages` drops its indexes and triggers and fires none of them.
     connection.exec_driver_sql("DROP TABLE messages")
-    connection.exec_driver_sql(f"ALTER TABLE {_COPY} RENAME TO messages")
-    # Step 8: the saved indexes and triggers, from their own SQL (step 9: there are no views).
+    # A host application's view of `messages` would make SQLite's checked rename fail (between the
+    # drop and the rename the schema names a missing table); the verbatim one leaves the view reading
+    # the new table. Nothing refers to the copy, so there is nothing else to rewrite.
+    legacy = connection.exec_driver_sql("PRAGMA legacy_alter_table").scalar_one()
+    connection.exec_driver_sql("PRAGMA legacy_alter_table = ON")
+    try:
+        connection.exec_driver_sql(f"ALTER TABLE {_COPY} RENAME TO messages")
+    finally:
+        connection.exec_driver_sql(f"PRAGMA legacy_alter_table = {int(legacy):d}")
+    # Step 8: the saved indexes and triggers, from their own SQL (step 9: no view needs changing).
     for kind, _, sql in saved:
         if kind in ("index", "trigger") and sql is not None:
             connection.exec_driver_sql(sql)

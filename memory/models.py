@@ -27,7 +27,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from memory.digests import content_hash, content_key
 from memory.identifiers import in_list, vector_table_name
 
-ROLES: Final = ("system", "user", "assistant", "tool")
+#: Message roles. "developer" is OpenAI's current name for the system role, stored as given; it comes
+#: last so the in-memory index's role codes (their positions here) stay as they were.
+ROLES: Final = ("system", "user", "assistant", "tool", "developer")
 METRICS: Final = ("cosine",)
 
 NAMING_CONVENTION: Final = {

@@ -138,6 +138,17 @@ def test_import_search_show_list_stats(db: str, tmp_path: Path) -> None:
     assert "#1 fake:64 [64 dims]: 4 vectors  (active)" in _ok(run("stats", db=db))
 
 
+def test_search_filters_on_the_developer_role(db: str, tmp_path: Path) -> None:
+    messages = [
+        {"role": "developer", "content": "Answer in Portuguese."},
+        {"role": "system", "content": "Answer politely."},
+    ]
+    _imported(db, write_jsonl(tmp_path / "dev.jsonl", [{"id": "d", "title": "Roles", "messages": messages}]))
+    out = _ok(run("search", "answer", "--json", "--role", "developer", db=db))
+    hits = [json.loads(line) for line in out.splitlines()]
+    assert [(h["role"], h["content"]) for h in hits] == [("developer", "Answer in Portuguese.")]
+
+
 def test_export_import_round_trip_and_idempotent_reimport(db: str, memory_url: str, tmp_path: Path) -> None:
     _imported(db, write_jsonl(tmp_path / "good.jsonl", GOOD_JSONL))
     _imported(db, write_chatgpt_export(tmp_path / "c.json", [branching_conversation()]))

@@ -1,5 +1,5 @@
-"""Crash safety: a writer or an import killed with SIGKILL at random moments never loses a commit or
-leaves half of one.
+"""Crash safety: a writer, an import, a forget or a migration killed with SIGKILL at random moments
+never loses a commit or leaves half of one.
 
 `make test` kills 50 times; `make soak` sets MEMORY_SOAK_KILLS=500.
 """
@@ -19,6 +19,8 @@ import sqlalchemy as sa
 import memory
 from memory import FakeEmbedder, MemoryManager
 from memory.importers import read_chatgpt
+from memory.migration import current_revision, head_revision
+from tests.helpers import integrity_ok
 
 KILLS = int(os.environ.get("MEMORY_SOAK_KILLS", "50"))
 
@@ -204,3 +206,131 @@ def test_forget_killed_at_random_moments_forgets_all_or_nothing(memory_url: str)
     finished = subprocess.run([sys.executable, "-c", _FORGETTER, memory_url], capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     assert _alice_and_bob(memory_url) == (0, 200)
+
+
+_MIGRATOR = """
+import sys
+import sqlalchemy as sa
+import memory
+
+engine = memory.create_engine(sys.argv[1])
+
+@sa.event.listens_for(engine, "before_cursor_execute")
+def _report(connection, cursor, statement, parameters, context, executemany):
+    print(" ".join(statement.split()[:3]), flush=True)
+
+@sa.event.listens_for(engine, "commit")
+def _committing(connection):
+    print("COMMIT", flush=True)
+
+print("ready", flush=True)
+memory.upgrade(engine, "0009")
+print("upgraded", flush=True)
+"""
+
+
+def _store_state(url: str) -> tuple[str | None, dict[str, object]]:
+    """The revision, and everything 0009 must keep: every message row, the vectors' ids, the
+    full-text index's ids for one word, and the SQL of every index and trigger; both integrity
+    checks must pass."""
+    engine = memory.create_engine(url)
+    assert integrity_ok(engine)
+    with engine.connect() as connection:
+        state: dict[str, object] = {
+            "messages": connection.exec_driver_sql("SELECT * FROM messages ORDER BY id").all(),
+            "vectors": connection.exec_driver_sql(
+                "SELECT message_id FROM message_vectors_1 ORDER BY message_id"
+            ).all(),
+            "words": connection.exec_driver_sql(
+                "SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'kettle' ORDER BY rowid"
+            ).all(),
+            "schema": connection.exec_driver_sql(
+                "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY name"
+            ).all(),
+        }
+        revision = current_revision(connection)
+        # The CHECK agrees with the revision: developer is refused at 0008 and taken at 0009.
+        developer = (
+            "INSERT INTO messages (conversation_id, role, content, created_at, metadata, content_hash) "
+        )
+        developer += "VALUES (1, 'developer', 'x', '2026-01-01 00:00:00.000000', '{}', 'h')"
+        try:
+            connection.exec_driver_sql(developer)
+            accepted = True
+        except sa.exc.IntegrityError:
+            accepted = False
+        connection.rollback()
+        assert accepted == (revision == "0009"), (
+            f"at {revision} developer {'taken' if accepted else 'refused'}"
+        )
+    engine.dispose()
+    return revision, state
+
+
+def _migrate(url: str, *, kill_after: int | None, rng: random.Random) -> list[str]:
+    """Run the 0009 upgrade in a child, SIGKILLed `kill_after` reported statements in (plus a random
+    moment), or to its end; returns the statements it reported."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _MIGRATOR, url], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "ready"
+    seen: list[str] = []
+    if kill_after is None:
+        seen = child.communicate(timeout=300)[0].splitlines()
+        assert child.returncode == 0 and seen[-1] == "upgraded"
+        return seen
+    while len(seen) < kill_after and (line := child.stdout.readline()):
+        seen.append(line.strip())
+    time.sleep(rng.uniform(0.0, 0.03))
+    os.kill(child.pid, signal.SIGKILL)
+    child.communicate(timeout=60)
+    return seen
+
+
+def test_the_0009_rebuild_killed_at_random_moments_leaves_0008_or_0009_whole(memory_url: str) -> None:
+    """40,000 messages at 0008; each child is killed at a statement of the rebuild picked at random
+    (from the copy's CREATE TABLE to the end), a moment into it."""
+    with MemoryManager(memory_url, embedder=FakeEmbedder(32)) as manager:
+        roles = ("user", "assistant", "system", "tool")
+        for c in range(40):
+            manager.add_conversations(
+                [
+                    {
+                        "title": f"c{c}.{k}",
+                        "messages": [
+                            {
+                                "role": roles[i % 4],
+                                "content": f"boil the kettle {c} {k} {i}"
+                                if i % 7 == 0
+                                else f"note {c} {k} {i}",
+                                "metadata": {"i": i} if i % 3 == 0 else {},
+                            }
+                            for i in range(100)
+                        ],
+                    }
+                    for k in range(10)
+                ]
+            )
+    memory.downgrade(memory_url, "0008")
+    revision, kept = _store_state(memory_url)
+    assert revision == "0008" and len(kept["messages"]) == 40_000  # type: ignore[arg-type]
+    rng = random.Random(16)
+    statements = _migrate(memory_url, kill_after=None, rng=rng)  # once to its end: the steps to aim at
+    rebuild = statements.index("CREATE TABLE messages_rebuilt")
+    memory.downgrade(memory_url, "0008")
+    outcomes = {"0008 mid-rebuild": 0, "0008": 0, "0009": 0}
+    for kill in range(max(10, KILLS // 5)):
+        seen = _migrate(memory_url, kill_after=rng.randint(rebuild, len(statements)), rng=rng)
+        revision, state = _store_state(memory_url)
+        assert revision in ("0008", "0009"), f"kill {kill}: at {revision}"
+        assert state == kept, f"kill {kill} after {seen[-1:]}: the store at {revision} lost or changed data"
+        if revision == "0009":
+            outcomes["0009"] += 1
+            memory.downgrade(memory_url, "0008")  # for the next kill
+        else:
+            outcomes["0008 mid-rebuild" if "CREATE TABLE messages_rebuilt" in seen else "0008"] += 1
+    assert outcomes["0008 mid-rebuild"] >= 3, f"too few kills landed inside the rebuild: {outcomes}"
+    print(f"0009 killed {sum(outcomes.values())} times: {outcomes}; every store whole")
+    memory.upgrade(memory_url)
+    assert _store_state(memory_url)[0] == head_revision()

@@ -161,6 +161,26 @@ def test_strict_import_aborts_on_the_first_bad_record_and_writes_nothing(
     assert import_file(memory_manager, clean, strict=True).imported == 3
 
 
+def test_jsonl_developer_messages_are_imported_and_exported_as_developer(
+    memory_manager: MemoryManager, tmp_path: Path
+) -> None:
+    record = {
+        "id": "dev",
+        "title": "Instructions",
+        "messages": [
+            {"role": "developer", "content": "Answer in Portuguese."},
+            {"role": "user", "content": "Hello"},
+        ],
+    }
+    summary = import_file(memory_manager, write_jsonl(tmp_path / "dev.jsonl", [record]))
+    assert (summary.imported, summary.failed, summary.messages) == (1, 0, 2)
+    conversation = memory_manager.find_conversation("dev")
+    assert conversation is not None
+    assert [m.role for m in memory_manager.get_messages(conversation.id)] == ["developer", "user"]
+    (exported,) = _export(memory_manager)
+    assert [m["role"] for m in exported["messages"]] == ["developer", "user"]  # type: ignore[index]
+
+
 def test_reimporting_adds_nothing(memory_manager: MemoryManager, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "good.jsonl", GOOD_JSONL)
     assert import_file(memory_manager, path).imported == 3

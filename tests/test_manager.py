@@ -182,6 +182,14 @@ def test_search_finds_by_content_with_filters(memory_manager: MemoryManager) -> 
         (lambda m: m.search("x", k=0), memory.ValidationError),
         (lambda m: m.search("x", k=4097), memory.ValidationError),
         (lambda m: m.search("x", roles=["root"]), memory.ValidationError),
+        (lambda m: m.search("x", roles=["Developer"]), memory.ValidationError),
+        (lambda m: m.add_message(1, "root", "hi"), memory.ValidationError),
+        (
+            lambda m: m.add_messages(
+                1, [{"role": "developer", "content": "fine"}, {"role": "wizard", "content": "no"}]
+            ),
+            memory.ValidationError,
+        ),
         (lambda m: m.search([0.1] * 3), memory.DimensionMismatchError),
         (lambda m: m.search(b"bytes"), memory.ValidationError),
         (lambda m: m.search("x", since="2026"), memory.ValidationError),
@@ -198,6 +206,25 @@ def test_bad_calls_raise_typed_errors_and_change_nothing(memory_manager: MemoryM
     with pytest.raises(error):
         call(memory_manager)
     assert memory_manager.stats() == before
+
+
+def test_developer_is_a_role_of_its_own(memory_manager: MemoryManager) -> None:
+    """OpenAI's current name for the system role is stored as given, read back and filtered on."""
+    conversation = memory_manager.create_conversation("roles")
+    developer = memory_manager.add_message(conversation.id, "developer", "answer in Portuguese")
+    system, _ = memory_manager.add_messages(
+        conversation.id,
+        [{"role": "system", "content": "answer in Portuguese please"}, {"role": "user", "content": "ola"}],
+    )
+    assert [m.role for m in memory_manager.get_messages(conversation.id)] == ["developer", "system", "user"]
+    with memory_manager.engine.connect() as connection:
+        stored = connection.execute(sa.select(Message.role).where(Message.id == developer.id)).scalar_one()
+    assert stored == "developer"
+    for mode in ("text", "vector", "hybrid"):
+        hits = memory_manager.search("answer in Portuguese", k=5, mode=mode, roles=["developer"])
+        assert [h.message.id for h in hits] == [developer.id], mode
+        hits = memory_manager.search("answer in Portuguese", k=5, mode=mode, roles=["system", "developer"])
+        assert {h.message.id for h in hits} == {developer.id, system.id}, mode
 
 
 def test_deletes_remove_messages_and_vectors(memory_manager: MemoryManager) -> None:

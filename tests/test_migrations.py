@@ -8,6 +8,7 @@ import subprocess
 import sys
 import sysconfig
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import memory
 from memory.conversations import ConversationRepository
 from memory.digests import content_hash, content_key
 from memory.migration import current_revision, head_revision, require_head
+from memory.testing import fresh_postgres_database
 from tests.helpers import integrity_ok, schema_objects
 
 pytestmark = pytest.mark.both_backends
@@ -184,21 +186,25 @@ def _insert(connection: sa.Connection, table: str, rows: list[dict[str, object]]
 def _insert_vector(
     connection: sa.Connection, message_id: int, conversation_id: int, role: str, vector: list[float]
 ) -> None:
-    """A vector in space 1's table, in that backend's own SQL (and sign bits where the table has them)."""
+    """A vector in space 1's table, in that backend's own SQL (and sign bits and owner keys where the
+    table has them: vec0 has no column defaults)."""
+    keys = ""
     if connection.dialect.name == "postgresql":
         embedding, bits = "CAST(:v AS vector)", ""
     else:
-        has_bits = (
-            "embedding_bits"
-            in connection.exec_driver_sql(
-                "SELECT sql FROM sqlite_master WHERE name = 'message_vectors_1'"
-            ).scalar_one()
+        table_sql = connection.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'message_vectors_1'"
+        ).scalar_one()
+        embedding, bits = (
+            "vec_f32(:v)",
+            ", vec_quantize_binary(vec_f32(:v))" if "embedding_bits" in table_sql else "",
         )
-        embedding, bits = "vec_f32(:v)", ", vec_quantize_binary(vec_f32(:v))" if has_bits else ""
+        keys = ", user_key, agent_key" if "user_key" in table_sql else ""
     connection.execute(
         sa.text(
-            "INSERT INTO message_vectors_1 (message_id, conversation_id, role, created_at, embedding"
-            f"{', embedding_bits' if bits else ''}) VALUES (:id, :c, :r, 0, {embedding}{bits})"
+            f"INSERT INTO message_vectors_1 (message_id, conversation_id, role, created_at{keys}, embedding"
+            f"{', embedding_bits' if bits else ''}) VALUES (:id, :c, :r, 0{', 0, 0' if keys else ''}, "
+            f"{embedding}{bits})"
         ),
         {"id": message_id, "c": conversation_id, "r": role, "v": json.dumps(vector)},
     )
@@ -360,7 +366,7 @@ def _write_era_data(engine: sa.Engine) -> None:
             )
 
 
-@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004", "0005", "0006", "0007"])
+@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"])
 def test_data_written_at_each_revision_survives_the_upgrade_to_head(memory_url: str, revision: str) -> None:
     engine = memory.create_engine(memory_url)
     memory.upgrade(engine, revision)
@@ -467,4 +473,225 @@ def test_a_store_of_a_newer_memory_raises_schema_error_saying_to_upgrade_the_pac
             memory.MemoryManager(memory_url, embedder=memory.FakeEmbedder(8), migrate=migrate)
     with engine.connect() as connection:
         assert current_revision(connection) == "0999"  # nothing was changed
+    engine.dispose()
+
+
+# -- 0009: the developer role ------------------------------------------------------------------------
+
+_MESSAGE_COLUMNS = "id, conversation_id, role, content, created_at, metadata, content_hash, content_key"
+
+
+def _message_rows(engine: sa.Engine) -> list[tuple[object, ...]]:
+    """Every message, every column, by id (metadata decoded: PostgreSQL's driver decodes it already)."""
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(f"SELECT {_MESSAGE_COLUMNS} FROM messages ORDER BY id").all()
+    return [(*row[:5], _decoded(row[5]), *row[6:]) for row in rows]
+
+
+def _decoded(metadata: object) -> object:
+    return json.loads(metadata) if isinstance(metadata, str) else metadata
+
+
+def _schema_sql(engine: sa.Engine) -> list[tuple[str, str, str | None]]:
+    """SQLite: every index and trigger with its SQL; PostgreSQL: every table and index by name."""
+    if engine.dialect.name != "sqlite":
+        return [("object", name, None) for name in schema_objects(engine)]
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY name"
+        ).all()
+    return [(str(kind), str(name), sql) for kind, name, sql in rows]
+
+
+def _second_space(engine: sa.Engine) -> None:
+    """An inactive space of 16 dimensions holding a vector for every message: unit vector `id`."""
+    with memory.session_factory(engine)() as session:
+        space = memory.EmbeddingSpace(model="fake:16", dimensions=16, fingerprint="second")
+        session.add(space)
+        session.flush()
+        memory.vectors.store_for(session, space).create()
+        messages = session.execute(
+            sa.select(memory.Message.id, memory.Message.conversation_id, memory.Message.role)
+        ).all()
+        memory.VectorRepository(session, space).add_many(
+            memory.VectorRow(i, np.eye(16, dtype=np.float32)[i], c, role, datetime(2025, 1, 1, tzinfo=UTC))
+            for i, c, role in messages
+        )
+        session.commit()
+
+
+def _vector_ids(connection: sa.Connection, space_id: int) -> set[int]:
+    table = f"message_vectors_{space_id:d}"
+    return set(connection.exec_driver_sql(f"SELECT message_id FROM {table}").scalars())
+
+
+def _words_found(connection: sa.Connection, word: str) -> list[int]:
+    """The ids the full-text index itself returns for `word` (SQLite: FTS5's own rowids, so an entry
+    left behind by a deleted message would show)."""
+    if connection.dialect.name == "sqlite":
+        statement = "SELECT rowid FROM messages_fts WHERE messages_fts MATCH :w ORDER BY rowid"
+    else:
+        statement = (
+            "SELECT id FROM messages WHERE to_tsvector('english'::regconfig, left(content, 100000)) "
+            "@@ plainto_tsquery('english', :w) ORDER BY id"
+        )
+    return list(connection.execute(sa.text(statement), {"w": word}).scalars())
+
+
+def _raw_message(connection: sa.Connection, message_id: int, role: str) -> None:
+    _insert(
+        connection,
+        "messages",
+        [
+            {
+                "id": message_id,
+                "conversation_id": 1,
+                "role": role,
+                "content": "raw",
+                "created_at": _THEN,
+                "metadata": "{}",
+                "content_hash": content_hash("raw"),
+                "content_key": content_key(content_hash("raw")),
+            }
+        ],
+    )
+
+
+def test_0009_keeps_every_message_its_vectors_and_full_text_entry_and_accepts_developer(
+    memory_url: str,
+) -> None:
+    engine = memory.create_engine(memory_url)
+    memory.upgrade(engine, "0008")
+    _write_era_data(engine)
+    _second_space(engine)
+    rows, schema = _message_rows(engine), _schema_sql(engine)
+    with engine.connect() as connection, pytest.raises(sa.exc.IntegrityError, match="ck_messages_role"):
+        _raw_message(connection, 99, "developer")  # refused at 0008
+    memory.upgrade(engine, "0009")
+    assert _message_rows(engine) == rows
+    assert _schema_sql(engine) == schema  # every index and trigger back, with its own SQL
+    assert integrity_ok(engine)
+    with memory.MemoryManager(memory_url, embedder=memory.FakeEmbedder(384)) as manager:
+        for message_id in range(1, 7):
+            (hit,) = manager.search(f"text {message_id}", k=1, mode="text")
+            assert hit.message.id == message_id
+            (hit,) = manager.search(np.eye(384, dtype=np.float32)[message_id], k=1, mode="vector")
+            assert hit.message.id == message_id and hit.distance == pytest.approx(0.0, abs=1e-6)
+        with memory.session_factory(engine)() as session:
+            second = session.get(memory.EmbeddingSpace, 2)
+            assert second is not None
+            found = memory.VectorRepository(session, second).search(np.eye(16)[5], k=1)
+            assert found[0][0] == 5 and found[0][1] == pytest.approx(0.0, abs=1e-6)
+        developer = manager.add_message(1, "developer", "answer in Portuguese", metadata={"from": "api"})
+        assert [m.role for m in manager.get_messages(1) if m.id == developer.id] == ["developer"]
+        for mode in ("text", "vector", "hybrid"):
+            hits = manager.search("Portuguese", k=3, mode=mode, roles=["developer"])
+            assert [h.message.id for h in hits] == [developer.id], mode
+            assert developer.id not in {
+                h.message.id for h in manager.search("Portuguese", k=10, mode=mode, roles=["system"])
+            }
+        manager.delete_message(3)
+    with engine.begin() as connection:
+        assert (
+            connection.exec_driver_sql(
+                "SELECT role FROM messages WHERE content = 'answer in Portuguese'"
+            ).scalar_one()
+            == "developer"
+        )
+        connection.exec_driver_sql("DELETE FROM messages WHERE id = 4")  # plain SQL: only the triggers act
+    with engine.connect() as connection:
+        for space_id in (1, 2):
+            assert _vector_ids(connection, space_id) >= {1, 2, 5, 6}
+            assert not _vector_ids(connection, space_id) & {3, 4}
+        assert _words_found(connection, "era") == [1, 2, 5, 6]
+        with pytest.raises(sa.exc.IntegrityError, match="ck_messages_role"):
+            _raw_message(connection, 98, "wizard")  # the widened CHECK still refuses other roles
+    assert integrity_ok(engine)
+    engine.dispose()
+
+
+def test_0009_downgrade_makes_developer_messages_system_ones_saying_so_in_their_metadata(
+    memory_url: str,
+) -> None:
+    with memory.MemoryManager(memory_url, embedder=memory.FakeEmbedder(16)) as manager:
+        conversation = manager.create_conversation("roles")
+        said = manager.add_message(
+            conversation.id, "developer", "answer in Portuguese", metadata={"from": "api"}
+        )
+        bare = manager.add_message(conversation.id, "developer", "be brief")
+        system = manager.add_message(conversation.id, "system", "you are helpful", metadata={"n": 1})
+        user = manager.add_message(conversation.id, "user", "hello there")
+    engine = memory.create_engine(memory_url)
+    schema = _schema_sql(engine)
+    memory.downgrade(engine, "0008")
+    found = {row[0]: (row[2], row[5]) for row in _message_rows(engine)}
+    assert found == {
+        said.id: ("system", {"from": "api", "original_role": "developer"}),
+        bare.id: ("system", {"original_role": "developer"}),
+        system.id: ("system", {"n": 1}),
+        user.id: ("user", {}),
+    }
+    assert _schema_sql(engine) == schema and integrity_ok(engine)
+    with engine.connect() as connection:
+        assert _words_found(connection, "Portuguese") == [said.id]
+        with pytest.raises(sa.exc.IntegrityError, match="ck_messages_role"):
+            _raw_message(connection, 99, "developer")  # the old constraint is back
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"DELETE FROM messages WHERE id = {user.id:d}")
+    with engine.connect() as connection:
+        assert _vector_ids(connection, 1) == {said.id, bare.id, system.id}
+        assert _words_found(connection, "hello") == []
+    memory.upgrade(engine)  # and up again: the mapped rows stay system messages
+    assert {row[0]: row[2] for row in _message_rows(engine)} == {
+        said.id: "system",
+        bare.id: "system",
+        system.id: "system",
+    }
+    assert integrity_ok(engine)
+    engine.dispose()
+
+
+def test_the_migrated_role_check_is_the_models(
+    memory_url: str, memory_server_url: str | None, tmp_path: Path
+) -> None:
+    """Autogenerate does not compare CHECK constraints: compare the migrated one with the one the
+    models create, as each backend reports it."""
+    engine = memory.create_engine(memory_url)
+    memory.upgrade(engine)
+    migrated = sa.inspect(engine).get_check_constraints("messages")
+    engine.dispose()
+    with ExitStack() as stack:
+        if memory_server_url is None:
+            url = f"sqlite:///{tmp_path / 'models.db'}"
+        else:
+            url = stack.enter_context(fresh_postgres_database(memory_server_url))
+        models = sa.create_engine(url)
+        memory.Base.metadata.create_all(models)
+        assert sa.inspect(models).get_check_constraints("messages") == migrated
+        models.dispose()
+    assert [c["name"] for c in migrated] == ["ck_messages_role"] and "'developer'" in migrated[0]["sqltext"]
+
+
+@pytest.mark.sqlite_only
+def test_0009_keeps_a_host_applications_view_and_trigger_on_messages(memory_url: str) -> None:
+    engine = memory.create_engine(memory_url)
+    memory.upgrade(engine, "0008")
+    _write_era_data(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE host_log (message_id INTEGER)")
+        connection.exec_driver_sql(
+            "CREATE VIEW host_roles AS SELECT role, count(*) AS n FROM messages GROUP BY role"
+        )
+        connection.exec_driver_sql(
+            "CREATE TRIGGER host_logged AFTER INSERT ON messages "
+            "BEGIN INSERT INTO host_log VALUES (new.id); END"
+        )
+    memory.upgrade(engine)
+    with memory.MemoryManager(memory_url, embedder=memory.FakeEmbedder(384)) as manager:
+        developer = manager.add_message(1, "developer", "be brief")
+    with engine.connect() as connection:
+        roles = dict(connection.exec_driver_sql("SELECT role, n FROM host_roles").all())
+        assert roles == {"user": 3, "assistant": 3, "developer": 1}
+        assert connection.exec_driver_sql("SELECT message_id FROM host_log").scalars().all() == [developer.id]
+    assert integrity_ok(engine)
     engine.dispose()

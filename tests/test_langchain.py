@@ -81,7 +81,7 @@ STORED = [
     ("tool", "0.8"),
     ("assistant", "The boiler pressure is low: 0.8 bar."),
     ("tool", "42"),
-    ("system", "Mind the units."),
+    ("developer", "Mind the units."),
     ("assistant", "Noted."),
     ("assistant", "streamed part"),
     ("user", "Thanks! ünïcödé ✓"),

@@ -59,7 +59,7 @@ METADATA_KEY: Final = "langchain"
 #: A history's conversation has the source id `SOURCE_PREFIX + session_id` (unique per owner).
 SOURCE_PREFIX: Final = "langchain:"
 #: `ChatMessage` roles memory has no role of its own for.
-_ROLE_ALIASES: Final = {"human": "user", "ai": "assistant", "developer": "system", "function": "tool"}
+_ROLE_ALIASES: Final = {"human": "user", "ai": "assistant", "function": "tool"}
 
 _T = TypeVar("_T")
 

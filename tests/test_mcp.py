@@ -13,9 +13,11 @@ from typing import IO, Any
 
 import anyio
 import pytest
-from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 
-from memory.integrations.mcp import TOOLS
+from memory import MemoryManager
+from memory.aio import as_async
+from memory.integrations.mcp import TOOLS, memory_server
 
 pytestmark = pytest.mark.anyio
 
@@ -228,6 +230,21 @@ async def test_a_user_server_sees_and_makes_only_that_users_memory(db: Path) -> 
     async with serving(db) as everyone:  # without --user: the whole store
         listed = (await call(everyone, "list_conversations"))["conversations"]
         assert sorted(c["message_count"] for c in listed) == [1, 2]
+
+
+async def test_an_unexpected_failure_is_a_tool_error_too(memory_manager: MemoryManager) -> None:
+    memory = as_async(memory_manager)
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the disk is on fire")
+
+    memory.search = broken  # type: ignore[method-assign]
+    async with Client(memory_server(memory)) as client:  # in process: no subprocess needed here
+        result = await client.call_tool("search_memory", {"query": "boiler"})
+        assert result.is_error and [block.text for block in result.content] == [  # type: ignore[union-attr]
+            "Error executing tool search_memory"  # the SDK keeps a crash's details in the server's log
+        ]
+        assert not (await client.call_tool("list_conversations", {})).is_error
 
 
 def test_import_memory_does_not_import_the_sdk() -> None:

@@ -5,8 +5,8 @@ reported as one line on stderr; 141 (as a tool killed by SIGPIPE) when the reade
 went away (`memory ... | head`), quietly.
 
 The database comes from --db, else MEMORY_DATABASE_URL, else memory.db: a URL or a plain file
-path. Only `import` and `db upgrade` create a store; every other command refuses one that does not
-exist. An existing store is opened with the model of its active embedding space; --model (or, for a
+path. Only `import`, `db upgrade` and `mcp` create a store; every other command refuses one that
+does not exist. An existing store is opened with the model of its active embedding space; --model (or, for a
 new store, MEMORY_MODEL) chooses the model, and commands that need no vectors never load it. The
 global options (--db, --model, --user, --agent) go before or after the command; --user (and
 --agent) make every command act as that user (and agent of theirs): it sees and makes only their
@@ -16,6 +16,7 @@ memory.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -199,6 +200,12 @@ def _parser() -> argparse.ArgumentParser:
     forget.add_argument("--conversation", type=_POSITIVE, help="only this conversation")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     forget.set_defaults(handler=_forget)
+
+    mcp = commands.add("mcp", help="serve the memory to an assistant over MCP on stdio (creates the store)")
+    mcp.add_argument(
+        "--allow-forget", action="store_true", help="also offer the forget tool (deletes a conversation)"
+    )
+    mcp.set_defaults(handler=_mcp)
 
     # Its --model is the model to move to, so it takes --db only after its name.
     reindex = commands.add(
@@ -539,6 +546,33 @@ def _forget(args: argparse.Namespace) -> int:
         report = memory.forget(conversation_id=args.conversation)
     erased = "; the bytes are overwritten and the WAL checkpointed" if report.erased else ""
     print(f"forgot {report.conversations} conversations and {report.messages} messages{erased}")
+    return 0
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    try:
+        from memory.integrations import mcp
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.partition(".")[0] not in ("mcp", "anyio", "pydantic"):
+            raise
+        return _fail(f"the MCP server needs the mcp extra: pip install 'memory[mcp]' ({exc})")
+    import anyio
+
+    new_file = _new_file(args)
+    try:
+        store = _Store(args, writes=True, creates=True)
+    except BaseException:
+        if new_file is not None:
+            _discard_if_empty(new_file)
+        raise
+    with store:
+        if new_file is not None:
+            print(f"memory: created a new store at {new_file.resolve()}", file=sys.stderr)
+        anyio.run(
+            functools.partial(
+                mcp.serve_stdio, store.memory, allow_forget=args.allow_forget, warm_up=store.manager.warm_up
+            )
+        )
     return 0
 
 

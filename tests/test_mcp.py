@@ -18,6 +18,7 @@ from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from memory import MemoryManager
 from memory.aio import as_async
 from memory.integrations.mcp import TOOLS, memory_server
+from memory.models import ROLES
 
 pytestmark = pytest.mark.anyio
 
@@ -82,7 +83,7 @@ async def test_the_tools_and_their_schemas_speak_to_a_model(db: Path) -> None:
     search = tools["search_memory"].input_schema["properties"]
     assert search["k"]["minimum"] == 1 and search["k"]["maximum"] == 4096
     assert search["mode"]["enum"] == ["vector", "text", "hybrid"]
-    assert search["roles"]["anyOf"][0]["items"]["enum"] == ["system", "user", "assistant", "tool"]
+    assert search["roles"]["anyOf"][0]["items"]["enum"] == list(ROLES)
     assert tools["search_memory"].input_schema["required"] == ["query"]
     item = tools["remember"].input_schema["properties"]["messages"]["items"]
     assert item["required"] == ["role", "content"] and not item["additionalProperties"]

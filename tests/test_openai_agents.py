@@ -65,7 +65,7 @@ def _every_kind() -> list[tuple[TResponseInputItem, str, str]]:
         ),
         (
             EasyInputMessageParam(role="developer", content="Answer briefly.", type="message"),
-            "system",
+            "developer",
             "Answer briefly.",
         ),
         (EasyInputMessageParam(role="system", content="You plan trips."), "system", "You plan trips."),

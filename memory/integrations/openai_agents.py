@@ -9,7 +9,7 @@ manager's, or the user's scope): one message per item, in order. Each item is ke
 metadata (`ITEM_KEY`) and comes back exactly as added. Role and content are for search and recall:
 
 - user and assistant messages: their role, and their text (text parts joined by newlines);
-- system and developer messages: "system" (memory has no developer role);
+- system and developer messages: their role ("system", "developer") and their text;
 - every other item (tool calls and outputs, reasoning, ...): "tool", with a short rendering: the
   call's `name(arguments)`, the output's text, the reasoning's summary, else the item's type.
 
@@ -41,7 +41,8 @@ ITEM_KEY: Final = "openai_agents_item"
 #: The source id of a session's conversation is this prefix and the session id.
 SOURCE_PREFIX: Final = "openai-agents:"
 
-_MESSAGE_ROLES: Final = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system"}
+#: The message roles an item keeps as its own (memory has them all).
+_MESSAGE_ROLES: Final = frozenset({"user", "assistant", "system", "developer"})
 #: Keys of an item part that hold text (images, files and encrypted content hold none to search).
 _PART_TEXT: Final = ("text", "refusal", "stdout", "stderr", "logs", "query")
 #: Fields of a non-message item whose text its rendering shows, in this order.
@@ -153,7 +154,7 @@ def _message(item: TResponseInputItem) -> dict[str, Any]:
     role = fields.get("role")
     if fields.get("type", "message") == "message" and isinstance(role, str) and role in _MESSAGE_ROLES:
         content = "\n".join(_texts(fields.get("content")))
-        return {"role": _MESSAGE_ROLES[role], "content": content, "metadata": {ITEM_KEY: item}}
+        return {"role": role, "content": content, "metadata": {ITEM_KEY: item}}
     return {"role": "tool", "content": _rendering(fields), "metadata": {ITEM_KEY: item}}
 
 

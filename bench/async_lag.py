@@ -51,10 +51,11 @@ WAYS = ("aio", "to_thread", "blocking")
 class Calls:
     """The two calls a turn makes and the one a search makes, in one of the three ways."""
 
-    def __init__(self, way: str, manager: MemoryManager) -> None:
+    def __init__(self, way: str, manager: MemoryManager, threads: int | None) -> None:
         self.way = way
         self.manager = manager
-        self.aio = AsyncMemoryManager(manager) if way == "aio" else None
+        options = {} if threads is None else {"threads": threads}
+        self.aio = AsyncMemoryManager(manager, **options) if way == "aio" else None
 
     async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         if self.aio is not None:
@@ -131,14 +132,18 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         stores = {way: make_store(Path(tmp) / f"{way}.db", args.history, pool) for way in WAYS}
         # The process's first burst also pays one-off costs (the worker threads' first model runs),
         # whichever way runs it: one burst per way, recorded apart.
-        for way in WAYS:
+        for way in args.warmup_order.split(","):
             manager, conversations = stores[way]
-            warmup[way] = await burst(Calls(way, manager), conversations, args.turns, args.searches, 99)
+            warmup[way] = await burst(
+                Calls(way, manager, args.threads), conversations, args.turns, args.searches, 99
+            )
         for round_ in range(args.rounds):
             order = WAYS[round_ % 3 :] + WAYS[: round_ % 3]
             for way in order:
                 manager, conversations = stores[way]
-                result = await burst(Calls(way, manager), conversations, args.turns, args.searches, round_)
+                result = await burst(
+                    Calls(way, manager, args.threads), conversations, args.turns, args.searches, round_
+                )
                 results[way].append(result)
         for manager, _ in stores.values():
             manager.close()
@@ -153,6 +158,8 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--searches", type=int, default=20)
     parser.add_argument("--history", type=int, default=5000)
+    parser.add_argument("--warmup-order", default=",".join(WAYS), help="which way pays the first burst")
+    parser.add_argument("--threads", type=int, default=None, help="aio's worker threads (default: its own)")
     args = parser.parse_args()
     results, warmup = asyncio.run(main_async(args))
     print(f"{args.turns} turns + {args.searches} searches at once, {args.history} messages")

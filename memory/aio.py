@@ -38,9 +38,12 @@ from memory.owners import Owner
 
 __all__ = ["DEFAULT_THREADS", "AsyncMemoryManager", "AsyncMemoryScope", "as_async"]
 
-#: Worker threads of one async manager (and its scopes) by default: enough for reads and writes
-#: to overlap the model's runs; SQLite takes one writer at a time anyway.
-DEFAULT_THREADS: Final = 16
+#: Worker threads of one async manager (and its scopes) by default: two more than the cores, at
+#: most 8. Enough for reads and writes to overlap the model's runs (SQLite takes one writer at a
+#: time anyway); more threads only queue for the GIL, and the event loop waits in that queue too:
+#: 20 turns and 20 searches at once gave the loop a worst lag of 12 ms with 4 threads, 41 ms with
+#: 16, on 2 cores (bench/async_lag.py).
+DEFAULT_THREADS: Final = min(8, (os.cpu_count() or 2) + 2)
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")

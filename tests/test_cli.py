@@ -93,7 +93,7 @@ def test_import_search_show_list_stats(db: str, tmp_path: Path) -> None:
     assert headings[0][1] == "text+vector" and headings[0][2] == "cosine" and headings[0][4] == "words"
     assert headings[0][-2:] == ["#1", "Branches"]
     assert any(line.endswith(": Use a citric acid solution monthly.") for line in shown_hits.splitlines())
-    words = _ok(run("search", "descale", "--mode", "text", db=db)).splitlines()
+    words = _ok(run("search", "descale", "--mode", "text", db=db, env={"COLUMNS": "200"})).splitlines()
     assert "no model was run" in words[0]
     text_headings = [line.split() for line in words if line[:5].strip().endswith(".")]
     assert len(text_headings) == 2 and all(h[1:4] == ["text", "cosine", "-"] for h in text_headings)

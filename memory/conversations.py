@@ -130,6 +130,16 @@ _IDS_BY_KEY_FROM_SQLITE: Final = (
     "SELECT m.content_hash, m.id FROM conversations AS c"
     " LEFT JOIN messages AS m ON m.content_key IN ({marks}) WHERE c.id = ? ORDER BY m.id"
 )
+#: The tier columns of a conversation just created (their server defaults).
+_NEW_CONVERSATION: Final[dict[str, Any]] = {
+    "tier": "full",
+    "pinned": False,
+    "summary": None,
+    "topics": None,
+    "importance": None,
+    "archive_checksum": None,
+    "archived_at": None,
+}
 #: Ids per `IN (...)` list: far below SQLite's limit on bound parameters (32,766).
 _CHUNK: Final = 5000
 
@@ -347,6 +357,7 @@ class ConversationRepository:
                 agent_id=self.owner.agent_id,
                 created_at=created_at,
                 updated_at=updated_at,
+                **_NEW_CONVERSATION,
             )
             for conversation_id, draft, created_at, updated_at in zip(
                 ids, drafts, created, updated, strict=True

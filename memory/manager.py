@@ -18,6 +18,7 @@ from memory.engine import DEFAULT_URL, create_engine, sqlite_file, store_schema
 from memory.errors import ValidationError
 from memory.facade import Core, MemoryFacade
 from memory.ingest import Pipeline
+from memory.lifecycle.backup import BackupReport, archive_dir_of, backup
 from memory.lifecycle.health import HealthReport, check_store
 from memory.lifecycle.summarize import Summarizer
 from memory.migration import ensure_schema
@@ -133,6 +134,23 @@ class MemoryManager(MemoryFacade):
         with core.transactions.reading() as session:
             space = core.active(session)
         return check_store(core.engine, core.transactions, space, self.embedder, repair=repair)
+
+    def backup(self, path: str | os.PathLike[str]) -> BackupReport:
+        """Copy the store to the new file `path` while others go on reading and writing (SQLite's
+        online backup API: one consistent snapshot), and the archive files that copy refers to into
+        `<path>.archive/` (verified), where a manager opened on `path` finds them. PostgreSQL:
+        `ValidationError`; use pg_dump and copy the archive directory (see the README)."""
+        if not isinstance(path, str | os.PathLike) or not str(path):
+            raise ValidationError(f"the backup path must be a file path, not {path!r}")
+        target = Path(path).expanduser().absolute()
+        if target.exists() or archive_dir_of(target).exists():
+            raise ValidationError(
+                f"{str(target)!r} (or its .archive directory) exists: back up to a new path"
+            )
+        if not target.parent.is_dir():
+            raise ValidationError(f"the directory {str(target.parent)!r} does not exist")
+        core = self._core
+        return backup(core.engine, core.archive_dir, target)
 
     def warm_up(self) -> None:
         """Load the embedding model and build the in-memory vector index now, so that the first

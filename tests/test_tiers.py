@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -392,3 +394,67 @@ def test_an_archive_dir_that_is_a_file_is_refused(memory_url: str, tmp_path: Pat
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValidationError, match="not a directory"):
         MemoryManager(memory_url, embedder=FakeEmbedder(32), archive_dir=tmp_path / "file")
+
+
+# -- backups -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.sqlite_only
+def test_a_backup_taken_while_another_thread_writes_is_whole_with_its_archives(
+    store: MemoryManager, tmp_path: Path
+) -> None:
+    ids = _fill(store, 3)
+    before = _snapshot(store, ids[0])
+    store.compact(now=THEN + timedelta(days=40))
+    busy = store.create_conversation("busy").id
+    stop = threading.Event()
+
+    def write() -> None:
+        n = 0
+        while not stop.is_set():
+            store.add_messages(busy, [{"role": "user", "content": f"busy {n}"}] * 20)
+            n += 1
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        time.sleep(0.2)
+        report = store.backup(tmp_path / "copy.db")
+    finally:
+        stop.set()
+        writer.join()
+    assert (report.path, report.archives) == (tmp_path / "copy.db", 3)
+    assert sorted(_files(report.archive_dir)) == [f"2025/03/{c}.json.gz" for c in ids]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporaries
+    with MemoryManager(tmp_path / "copy.db", embedder=FakeEmbedder(32)) as copy:  # finds copy.db.archive
+        assert copy.check().ok and integrity_ok(copy.engine)
+        assert 0 < len(copy.get_messages(busy)) <= len(store.get_messages(busy))
+        assert copy.restore(ids[0]) == 6 and _snapshot(copy, ids[0]) == before
+    assert store.get_conversation(ids[0]).tier == "key_points"  # the original store untouched
+    with pytest.raises(ValidationError, match="exists"):
+        store.backup(tmp_path / "copy.db")
+    with pytest.raises(ValidationError, match="does not exist"):
+        store.backup(tmp_path / "nowhere" / "copy.db")
+
+
+@pytest.mark.sqlite_only
+def test_a_backup_refuses_a_store_whose_own_archive_is_damaged(
+    store: MemoryManager, archive_dir: Path, tmp_path: Path
+) -> None:
+    (conversation_id,) = _fill(store, 1)
+    store.compact(now=THEN + timedelta(days=40))
+    archive_path(archive_dir, conversation_id, 2025, 3).write_bytes(b"garbage")
+    with pytest.raises(ArchiveError, match="not a readable archive"):
+        store.backup(tmp_path / "copy.db")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "archive",
+        "memory.db",
+        "memory.db-shm",
+        "memory.db-wal",
+    ]
+
+
+@pytest.mark.postgres_only
+def test_backup_on_postgresql_says_to_use_pg_dump(store: MemoryManager, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="pg_dump"):
+        store.backup(tmp_path / "copy.db")

@@ -18,7 +18,11 @@ from memory.errors import (
     SchemaError,
     ValidationError,
 )
+from memory.lifecycle.backup import BackupReport
+from memory.lifecycle.compact import CompactionReport
 from memory.lifecycle.forget import ForgetReport
+from memory.lifecycle.retention import RetentionPolicy
+from memory.lifecycle.summarize import Digest, ExtractiveSummarizer, Summarizer
 from memory.manager import MemoryManager
 from memory.migration import downgrade, upgrade
 from memory.models import Base, Conversation, EmbeddingSpace, Message
@@ -31,11 +35,14 @@ from memory.vectors import VectorRepository, VectorRow
 __all__ = [
     "SEARCH_MODES",
     "ArchiveError",
+    "BackupReport",
     "Base",
+    "CompactionReport",
     "Conversation",
     "ConversationInfo",
     "DatabaseBusyError",
     "DatabaseError",
+    "Digest",
     "DimensionMismatchError",
     "DuplicateError",
     "Embedder",
@@ -43,6 +50,7 @@ __all__ = [
     "EmbeddingSpace",
     "EmbeddingSpaceError",
     "ExtensionError",
+    "ExtractiveSummarizer",
     "FakeEmbedder",
     "ForgetReport",
     "IntegrityViolationError",
@@ -52,11 +60,13 @@ __all__ = [
     "Message",
     "NotFoundError",
     "Owner",
+    "RetentionPolicy",
     "SchemaError",
     "SearchHit",
     "SearchMode",
     "SentenceTransformerEmbedder",
     "SpaceInfo",
+    "Summarizer",
     "ValidationError",
     "VectorRepository",
     "VectorRow",

@@ -38,7 +38,7 @@ def insert_columns(
     connection: Connection, table: sa.Table, columns: dict[str, list[Any]], *, staged: bool = False
 ) -> list[int]:
     """Insert rows given column by column (every list of the same length), returning their new ids
-    in order.
+    in order. An `id` column gives the rows their ids (free ones: the primary key refuses a taken one).
 
     On SQLite one row lets the database assign its id; more rows get ids from `allocate_ids` and go
     in with one executemany, or with `staged`, through a temporary table and one INSERT ... SELECT so
@@ -60,7 +60,9 @@ def insert_columns(
         row = [value if p is None else p(value) for value, p in zip(values, process, strict=True)]
         new_id = driver_execute(connection, statement, row).lastrowid
         return [int(new_id)]
-    ids = allocate_ids(connection, table, count)
+    columns = dict(columns)
+    given = columns.pop("id", None)  # the caller's own ids (a restore puts messages back with theirs)
+    ids = allocate_ids(connection, table, count) if given is None else range(0)
     statement, names = _statement(connection, table, ["id", *columns])
     if names[0] != "id":
         raise AssertionError(f"{table.name}: expected the id column first, got {names}")
@@ -69,12 +71,12 @@ def insert_columns(
         columns[name] if p is None else _bound(p, columns[name])
         for name, p in zip(names[1:], processors, strict=True)
     ]
-    bound_rows = list(zip(ids, *values, strict=True))
+    bound_rows = list(zip(ids if given is None else given, *values, strict=True))
     if staged:
         _insert_staged(connection, table, names, bound_rows)
     else:
         driver_executemany(connection, statement, bound_rows)
-    return list(ids)
+    return list(ids) if given is None else [int(i) for i in given]
 
 
 def detached(model: type[_Model], **columns: Any) -> _Model:

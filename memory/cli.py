@@ -16,6 +16,7 @@ memory.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import math
@@ -216,7 +217,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     reindex.add_argument("--batch-size", type=_POSITIVE, default=256)
     reindex.set_defaults(handler=_reindex)
+
+    compact = commands.add("compact", help="move aging conversations into their tiers and archives")
+    compact.add_argument("--dry-run", action="store_true", help="report what would move; change nothing")
+    compact.add_argument("--json", action="store_true", help="the report as one JSON object")
+    _archive_option(compact)
+    compact.set_defaults(handler=_compact)
+    pin = commands.add("pin", help="keep a conversation in full (--unpin: let it age again)")
+    pin.add_argument("id", type=_POSITIVE)
+    pin.add_argument("--unpin", action="store_true")
+    pin.set_defaults(handler=_pin)
+    restore = commands.add("restore", help="bring an archived conversation back in full")
+    restore.add_argument("id", type=_POSITIVE)
+    _archive_option(restore)
+    restore.set_defaults(handler=_restore)
+    backup = commands.add(
+        "backup", help="copy the store and its archives to a new file (SQLite)", scoped=False, model=False
+    )
+    backup.add_argument("path", type=Path)
+    _archive_option(backup)
+    backup.set_defaults(handler=_backup)
     return parser
+
+
+def _archive_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--archive-dir",
+        type=Path,
+        help="where archive files live (default: $MEMORY_ARCHIVE_DIR, else beside the SQLite file; "
+        "required on PostgreSQL)",
+    )
 
 
 def _store_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
@@ -297,7 +327,10 @@ class _Store:
             ensure_schema(self.engine, migrate=None if writes else False)
             # An explicit --model wins (and fails clearly if the store holds another model's vectors).
             model = args.model or self._stored_model() or os.environ.get("MEMORY_MODEL") or DEFAULT_MODEL
-            self.manager = MemoryManager(self.engine, embedder=embedder_for(model), migrate=False)
+            archives = getattr(args, "archive_dir", None) or os.environ.get("MEMORY_ARCHIVE_DIR") or None
+            self.manager = MemoryManager(
+                self.engine, embedder=embedder_for(model), migrate=False, archive_dir=archives
+            )
         except BaseException:
             self.engine.dispose()
             raise
@@ -583,6 +616,52 @@ def _reindex(args: argparse.Namespace) -> int:
     with _Store(args, writes=True) as store:
         info = store.manager.reindex(target, batch_size=args.batch_size)
     print(f"space #{info.id} ({info.model}, {info.dimensions} dims) is active with {info.vectors} vectors")
+    return 0
+
+
+def _compact(args: argparse.Namespace) -> int:
+    with _Store(args, writes=not args.dry_run) as store:
+        report = store.memory.compact(dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(report)))
+        return 0
+    verb = "would move" if report.dry_run else "moved"
+    moved = ", ".join(f"{count} to {tier}" for tier, count in report.moved.items())
+    print(f"{verb} {moved}")
+    archived = "would be archived" if report.dry_run else f"archived in {report.archive_bytes} bytes"
+    print(
+        f"{report.conversations_archived} conversations ({report.messages_archived} messages) {archived}; "
+        f"{report.skipped} skipped (changed meanwhile)"
+    )
+    print("now: " + ", ".join(f"{count} {tier}" for tier, count in report.tiers.items()))
+    return 0
+
+
+def _pin(args: argparse.Namespace) -> int:
+    with _Store(args, writes=True) as store:
+        conversation = store.memory.pin(args.id, pinned=not args.unpin)
+    state = "pinned" if conversation.pinned else "unpinned"
+    print(f"conversation {conversation.id} {state} (tier {conversation.tier})")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    with _Store(args, writes=True) as store:
+        restored = store.memory.restore(args.id)
+    if restored:
+        print(f"conversation {args.id} is back in full with its {restored} messages")
+    else:
+        print(f"conversation {args.id} was in full already: nothing to restore")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    with _Store(args) as store:
+        report = store.manager.backup(args.path)
+    print(
+        f"backed up to {report.path} ({report.database_bytes} bytes) with {report.archives} archive files "
+        f"in {report.archive_dir}"
+    )
     return 0
 
 

@@ -97,6 +97,11 @@ _LATEST_TEXT: Final = Prepared(
 _MESSAGES_BY_ID: Final = sa.select(*_MESSAGES.c).where(
     _MESSAGES.c.id.in_(sa.bindparam("ids", expanding=True))
 )
+_TIERED_BY_ID: Final = (
+    sa.select(*_MESSAGES.c, _CONVERSATIONS.c.tier)
+    .join(_CONVERSATIONS, _CONVERSATIONS.c.id == _MESSAGES.c.conversation_id)
+    .where(_MESSAGES.c.id.in_(sa.bindparam("ids", expanding=True)))
+)
 _IDS_BY_KEY: Final = (
     sa.select(_MESSAGES.c.content_hash, _MESSAGES.c.id)
     .where(_MESSAGES.c.content_key.in_(sa.bindparam("keys", expanding=True)))
@@ -130,6 +135,16 @@ _IDS_BY_KEY_FROM_SQLITE: Final = (
     "SELECT m.content_hash, m.id FROM conversations AS c"
     " LEFT JOIN messages AS m ON m.content_key IN ({marks}) WHERE c.id = ? ORDER BY m.id"
 )
+#: The tier columns of a conversation just created (their server defaults).
+_NEW_CONVERSATION: Final[dict[str, Any]] = {
+    "tier": "full",
+    "pinned": False,
+    "summary": None,
+    "topics": None,
+    "importance": None,
+    "archive_checksum": None,
+    "archived_at": None,
+}
 #: Ids per `IN (...)` list: far below SQLite's limit on bound parameters (32,766).
 _CHUNK: Final = 5000
 
@@ -302,6 +317,18 @@ class ConversationRepository:
         )
         return int(deleted.rowcount)
 
+    def set_pinned(self, conversation_id: int, pinned: bool) -> None:
+        """Pin or unpin the conversation (its `updated_at`, its age, unchanged)."""
+        c = _CONVERSATIONS.c
+        pinning = (
+            sa.update(_CONVERSATIONS)
+            .where(c.id == check_id(conversation_id, "conversation_id"), *self.owner.conversation_clauses(c))
+            .values(pinned=bool(pinned), updated_at=c.updated_at)
+            .returning(c.id)
+        )
+        if self._work.connection().execute(pinning).first() is None:
+            raise _no_conversation(conversation_id)
+
     def count(self) -> int:
         query = sa.select(sa.func.count()).select_from(Conversation)
         return int(self.session.scalar(query.where(*self.owner.conversation_clauses(Conversation))) or 0)
@@ -347,15 +374,19 @@ class ConversationRepository:
                 agent_id=self.owner.agent_id,
                 created_at=created_at,
                 updated_at=updated_at,
+                **_NEW_CONVERSATION,
             )
             for conversation_id, draft, created_at, updated_at in zip(
                 ids, drafts, created, updated, strict=True
             )
         ]
 
-    def insert_messages(self, batches: Sequence[MessageBatch]) -> StoredMessages:
+    def insert_messages(
+        self, batches: Sequence[MessageBatch], *, ids: Sequence[int] | None = None
+    ) -> StoredMessages:
         """Store the messages of several conversations with one executemany (no ORM objects are made:
-        bulk loads add thousands per call). Conversations are not touched here (see `touch`)."""
+        bulk loads add thousands per call). Conversations are not touched here (see `touch`). `ids`,
+        one per message, free ones: the messages get these (a restore puts messages back with theirs)."""
         drafts: list[MessageDraft] = []
         conversation_ids: list[int] = []
         times: list[datetime] = []
@@ -370,10 +401,12 @@ class ConversationRepository:
         # Staged: the full-text index's insert trigger then fires inside one statement and FTS5
         # writes the batch's terms once; fired by each statement of an executemany, FTS5 flushes
         # them after every row (a 1M bulk load ran at half the speed).
-        ids = insert_columns(
+        columns: dict[str, list[Any]] = {} if ids is None else {"id": list(ids)}
+        stored_ids = insert_columns(
             self._work.connection(),
             _MESSAGES,
-            {
+            columns
+            | {
                 "conversation_id": conversation_ids,
                 "role": [draft.role for draft in drafts],
                 "content": [draft.content for draft in drafts],
@@ -384,7 +417,7 @@ class ConversationRepository:
             },
             staged=True,
         )
-        return StoredMessages(ids, conversation_ids, times, drafts, keys)
+        return StoredMessages(stored_ids, conversation_ids, times, drafts, keys)
 
     def by_source(self, source_id: str) -> Conversation | None:
         """The conversation with this source id among those made with exactly this owner (source
@@ -475,6 +508,19 @@ class ConversationRepository:
             chunk = message_ids[start : start + _CHUNK]
             rows = connection.execute(query, {"ids": chunk}).all()
             found.update((m.id, m) for m in detached_rows(Message, _MESSAGE_ATTRIBUTES, rows))
+        return found
+
+    def tiered_messages(self, message_ids: list[int]) -> dict[int, tuple[Message, str]]:
+        """`messages_by_id` with the tier of each message's conversation, read in the same query."""
+        found: dict[int, tuple[Message, str]] = {}
+        connection = self._work.connection()
+        query = _TIERED_BY_ID
+        if self.owner.restricts:
+            query = query.where(*self.owner.conversation_clauses(_CONVERSATIONS.c))
+        for start in range(0, len(message_ids), _CHUNK):
+            rows = connection.execute(query, {"ids": message_ids[start : start + _CHUNK]}).all()
+            messages = detached_rows(Message, _MESSAGE_ATTRIBUTES, (row[:-1] for row in rows))
+            found.update((m.id, (m, str(row[-1]))) for m, row in zip(messages, rows, strict=True))
         return found
 
     def info(self, conversation_ids: Iterable[int]) -> dict[int, ConversationInfo]:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,11 @@ from memory.errors import DuplicateError, ValidationError
 from memory.filters import SearchFilter
 from memory.gcpause import paused_for
 from memory.ingest import Pipeline, conversation_matrix, write_conversation_messages, write_conversations
+from memory.lifecycle.compact import CompactionReport, Tiering, compact
 from memory.lifecycle.forget import ForgetReport, forget
+from memory.lifecycle.restore import restore
+from memory.lifecycle.retention import RetentionPolicy
+from memory.lifecycle.summarize import ExtractiveSummarizer, Summarizer
 from memory.models import Conversation, EmbeddingSpace, Message, utcnow
 from memory.owners import Owner
 from memory.recall import SCOPES, RecallScope, TokenCounter, approximate_tokens, recall_context
@@ -53,6 +58,10 @@ class Core:
     indexes: IndexCache
     max_content_bytes: int
     reindex_lock: threading.Lock
+    #: Where archive files go (None: no archives, see `MemoryManager`); who digests conversations
+    #: (None: `ExtractiveSummarizer` on the embedder of the moment).
+    archive_dir: Path | None = None
+    summarizer: Summarizer | None = None
 
     def reading(self) -> AbstractContextManager[Unit]:
         return self.transactions.reading()
@@ -64,6 +73,16 @@ class Core:
         """The active space, which must still be the one the embedder fills."""
         self.space = checked_active(session, self.space, self.pipeline.embedder)
         return self.space
+
+    def tiering(self, *, needs_archive: bool = True) -> Tiering:
+        """What compaction and restore work with; `ValidationError` when they need the archive
+        directory and there is none."""
+        if needs_archive and self.archive_dir is None:
+            raise ValidationError(
+                "this store has no archive directory: pass archive_dir= to MemoryManager (required on "
+                "PostgreSQL and for an in-memory SQLite database)"
+            )
+        return Tiering(self.transactions, self.active, self.pipeline.embed, self.archive_dir)
 
 
 class MemoryFacade:
@@ -279,7 +298,50 @@ class MemoryFacade:
             conversation_id = validation.check_id(conversation_id, "conversation_id")
         elif owner is not None and not owner.restricts:
             raise ValidationError("forget needs a user_id, an agent_id or a conversation_id")
-        return forget(self._core.transactions, owner, conversation_id)
+        return forget(self._core.transactions, owner, conversation_id, self._core.archive_dir)
+
+    # -- memory that ages ----------------------------------------------------------------------------
+
+    def compact(
+        self, policy: RetentionPolicy | None = None, *, now: datetime | None = None, dry_run: bool = False
+    ) -> CompactionReport:
+        """Move conversations down the tiers by `policy` (default `RetentionPolicy()`: full for 30
+        days since last updated, key points to 90, summary to 365, then metadata only; important
+        ones slower), their messages kept in archive files; ages are measured at `now` (default: the
+        current time). A pinned conversation stays as it is. With `dry_run`, report what would move
+        and write nothing. A scope compacts only its own conversations. See
+        `memory.lifecycle.compact` for what each tier keeps."""
+        if policy is None:
+            policy = RetentionPolicy()
+        elif not isinstance(policy, RetentionPolicy):
+            raise ValidationError(f"policy must be a RetentionPolicy, not {type(policy).__name__}")
+        now = utcnow() if now is None else validation.check_datetime(now, "now")
+        dry_run = validation.check_flag(dry_run, "dry_run")
+        core = self._core
+        tiering = core.tiering(needs_archive=not dry_run)
+        summarizer = core.summarizer or ExtractiveSummarizer(self.embedder)
+        return compact(tiering, summarizer, self._owner, policy, now, dry_run=dry_run)
+
+    def restore(self, conversation_id: int) -> int:
+        """Bring an archived conversation back in full from its archive file: its messages exactly as
+        they were (ids where free, contents, metadata, times, content hashes) with their vectors.
+        The archive is verified first (`ArchiveError`, and nothing changes, when it is missing or
+        damaged); the file is deleted once the messages are back. Returns how many came back; a
+        conversation in full already is left as it is (0). It is not pinned: pin it, or the next
+        `compact` archives it again."""
+        conversation_id = validation.check_id(conversation_id, "conversation_id")
+        return restore(self._core.tiering(), self._owner, conversation_id)
+
+    def pin(self, conversation_id: int, pinned: bool = True) -> Conversation:
+        """Pin a conversation (or, with `pinned=False`, unpin it): a pinned conversation is never
+        compacted. Pinning an archived one keeps it in its tier (no further down); `restore` brings
+        it back in full. Returns the conversation (without its messages)."""
+        conversation_id = validation.check_id(conversation_id, "conversation_id")
+        pinned = validation.check_flag(pinned, "pinned")
+        with self._core.writing() as session:
+            conversations = self._conversations(session)
+            conversations.set_pinned(conversation_id, pinned)
+            return conversations.get(conversation_id)
 
     # -- search ----------------------------------------------------------------------------------------
 

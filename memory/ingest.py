@@ -227,11 +227,17 @@ def write_message(
 
 
 def write_messages(
-    session: Work, space: EmbeddingSpace, batches: Sequence[MessageBatch], matrix: Matrix
+    session: Work,
+    space: EmbeddingSpace,
+    batches: Sequence[MessageBatch],
+    matrix: Matrix,
+    *,
+    ids: Sequence[int] | None = None,
 ) -> StoredMessages:
     """Insert the messages of each batch, then all their vectors (row i of `matrix` for the i-th
-    message) in one bulk write, inside the session's transaction."""
-    stored = ConversationRepository(session).insert_messages(batches)
+    message) in one bulk write, inside the session's transaction; `ids`, as in
+    `ConversationRepository.insert_messages`."""
+    stored = ConversationRepository(session).insert_messages(batches, ids=ids)
     if stored.ids:
         user_keys, agent_keys = key_columns([batch.owner for batch in batches for _ in batch.drafts])
         columns = VectorColumns(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -13,11 +14,13 @@ from sqlalchemy.engine import Engine
 from memory import validation
 from memory.embedding.base import Embedder
 from memory.embedding.sentence_transformer import SentenceTransformerEmbedder
-from memory.engine import DEFAULT_URL, create_engine, store_schema
+from memory.engine import DEFAULT_URL, create_engine, sqlite_file, store_schema
 from memory.errors import ValidationError
 from memory.facade import Core, MemoryFacade
 from memory.ingest import Pipeline
+from memory.lifecycle.backup import BackupReport, archive_dir_of, backup
 from memory.lifecycle.health import HealthReport, check_store
+from memory.lifecycle.summarize import Summarizer
 from memory.migration import ensure_schema
 from memory.owners import EVERYONE
 from memory.reindex import reindex
@@ -40,6 +43,11 @@ class MemoryManager(MemoryFacade):
     `SentenceTransformerEmbedder()`. The model runs for at most `model_runs` calls at once; the others
     queue (on the same cores, a second run only slows the first).
 
+    Conversations age (`compact`): their messages move to archive files under `archive_dir`
+    (default: beside the SQLite file, `<file>.archive/`; required on PostgreSQL), and what stands
+    for them in the database is made by `summarizer` (default: `ExtractiveSummarizer` on the
+    embedder). `backup(path)` copies the store with its archives.
+
     The manager sees every conversation; what it creates belongs to no user. `scoped(user_id,
     agent_id)` gives the view of one user (and agent), with the same methods.
     """
@@ -54,8 +62,13 @@ class MemoryManager(MemoryFacade):
         vector_index: IndexChoice = "exact",
         schema: str | None = None,
         model_runs: int = 1,
+        archive_dir: str | os.PathLike[str] | None = None,
+        summarizer: Summarizer | None = None,
     ) -> None:
         index_choice = check_index_choice(vector_index)
+        archives = None if archive_dir is None else _archive_dir(archive_dir)
+        if summarizer is not None and not isinstance(summarizer, Summarizer):
+            raise ValidationError(f"summarizer must have a summarize(messages) method, not {summarizer!r}")
         model_runs = validation.check_count(model_runs, "model_runs", minimum=1)
         max_content_bytes = validation.check_count(max_content_bytes, "max_content_bytes", minimum=1)
         self._owns_engine = not isinstance(url, Engine)
@@ -83,7 +96,19 @@ class MemoryManager(MemoryFacade):
                 engine.dispose()
             raise
         pipeline = Pipeline(embedder, transactions.peeking, threading.BoundedSemaphore(model_runs))
-        self._core = Core(engine, transactions, pipeline, space, indexes, max_content_bytes, threading.Lock())
+        if archives is None and (database := sqlite_file(engine.url)) is not None:
+            archives = Path(database + ".archive")
+        self._core = Core(
+            engine,
+            transactions,
+            pipeline,
+            space,
+            indexes,
+            max_content_bytes,
+            threading.Lock(),
+            archive_dir=archives,
+            summarizer=summarizer,
+        )
 
     def close(self) -> None:
         """Release the in-memory index and the database connections (those of an engine the manager
@@ -109,6 +134,23 @@ class MemoryManager(MemoryFacade):
         with core.transactions.reading() as session:
             space = core.active(session)
         return check_store(core.engine, core.transactions, space, self.embedder, repair=repair)
+
+    def backup(self, path: str | os.PathLike[str]) -> BackupReport:
+        """Copy the store to the new file `path` while others go on reading and writing (SQLite's
+        online backup API: one consistent snapshot), and the archive files that copy refers to into
+        `<path>.archive/` (verified), where a manager opened on `path` finds them. PostgreSQL:
+        `ValidationError`; use pg_dump and copy the archive directory (see the README)."""
+        if not isinstance(path, str | os.PathLike) or not str(path):
+            raise ValidationError(f"the backup path must be a file path, not {path!r}")
+        target = Path(path).expanduser().absolute()
+        if target.exists() or archive_dir_of(target).exists():
+            raise ValidationError(
+                f"{str(target)!r} (or its .archive directory) exists: back up to a new path"
+            )
+        if not target.parent.is_dir():
+            raise ValidationError(f"the directory {str(target.parent)!r} does not exist")
+        core = self._core
+        return backup(core.engine, core.archive_dir, target)
 
     def warm_up(self) -> None:
         """Load the embedding model and build the in-memory vector index now, so that the first
@@ -153,3 +195,13 @@ class MemoryManager(MemoryFacade):
             core.pipeline, core.space = Pipeline(embedder, core.pipeline.reading, core.pipeline.gate), space
         with self._core.reading() as session:
             return SpaceRepository(session).info(space)
+
+
+def _archive_dir(value: str | os.PathLike[str]) -> Path:
+    """The archive directory given: a path that is a directory or does not exist yet."""
+    if not isinstance(value, str | os.PathLike) or not str(value):
+        raise ValidationError(f"archive_dir must be a directory path, not {value!r}")
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValidationError(f"archive_dir {str(path)!r} exists and is not a directory")
+    return path

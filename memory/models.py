@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -114,6 +115,19 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    #: How much of it the database holds (`memory.lifecycle.retention.TIERS`): "full" (every
+    #: message), "key_points", "summary" or "metadata"; below full, its messages are in its archive.
+    tier: Mapped[str] = mapped_column(String(16), server_default="full")
+    #: A pinned conversation stays in full, whatever its age.
+    pinned: Mapped[bool] = mapped_column(server_default=false())
+    #: Set when it left full: a brief summary, and its topics (its title and its most used words).
+    summary: Mapped[str | None] = mapped_column(Text)
+    topics: Mapped[str | None] = mapped_column(Text)
+    #: Its importance score (`RetentionPolicy.importance`) when its messages were archived.
+    importance: Mapped[float | None] = mapped_column(Float)
+    #: The checksum of the archive file holding its messages, and when it was written (None in full).
+    archive_checksum: Mapped[str | None] = mapped_column(String(80))
+    archived_at: Mapped[datetime | None] = mapped_column()
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation",

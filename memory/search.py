@@ -49,6 +49,9 @@ class SearchHit:
     sources: frozenset[str] = _VECTOR
     text_score: float | None = None
     fusion_score: float | None = None
+    #: The tier of the message's conversation ("full", "key_points", "summary", "metadata"): below
+    #: full, the message is one that stands for the archived conversation (`memory.lifecycle.compact`).
+    tier: str = "full"
 
     @property
     def score(self) -> float:
@@ -145,12 +148,14 @@ def _hits(
     where: SearchFilter,
     found: Iterable[tuple[int, float, frozenset[str], float | None, float | None]],
 ) -> list[SearchHit]:
-    """The hits' messages, loaded through the filter's owner: a vector found by its owner key is
-    confirmed on the owner's real ids here."""
+    """The hits' messages with their conversations' tiers, loaded through the filter's owner (one
+    query): a vector found by its owner key is confirmed on the owner's real ids here."""
     rows = list(found)
-    messages = ConversationRepository(session, owner=where.owner).messages_by_id([row[0] for row in rows])
+    messages = ConversationRepository(session, owner=where.owner).tiered_messages([row[0] for row in rows])
     return [
-        SearchHit(messages[message_id], distance, sources, text_score, fusion_score)
+        SearchHit(
+            messages[message_id][0], distance, sources, text_score, fusion_score, messages[message_id][1]
+        )
         for message_id, distance, sources, text_score, fusion_score in rows
         if message_id in messages
     ]

@@ -34,6 +34,9 @@ MAX_SOURCE_ID: Final = 255
 MAX_OWNER_ID: Final = 255
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
+#: Marks a message that stands for an archived conversation (`memory.lifecycle.compact`); refused in
+#: the metadata of messages from outside.
+RESERVED_METADATA_KEY: Final = "memory_tier"
 _MESSAGE_KEYS: Final = frozenset({"role", "content", "metadata", "created_at"})
 _CONVERSATION_KEYS: Final = frozenset({"title", "metadata", "messages", "source_id", "created_at", "vectors"})
 
@@ -94,6 +97,12 @@ def check_datetime(value: Any, what: str) -> datetime:
     if not isinstance(value, datetime):
         raise ValidationError(f"{what} must be a datetime, not {type(value).__name__}")
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def check_flag(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(f"{what} must be True or False, not {value!r}")
+    return value
 
 
 def check_choice(value: Any, allowed: tuple[str, ...], what: str) -> str:
@@ -196,10 +205,16 @@ def _draft(raw: Any, max_bytes: int) -> MessageDraft:
         raise ValidationError("'role' and 'content' are required")
     content, metadata, created_at = raw["content"], raw.get("metadata"), raw.get("created_at")
     encoded = utf8(content, max_bytes, "content")
+    checked = {} if metadata is None else check_metadata(metadata, max_bytes)
+    if RESERVED_METADATA_KEY in checked:
+        raise ValidationError(
+            f"the metadata key {RESERVED_METADATA_KEY!r} is memory's own: it marks the messages that "
+            "stand for an archived conversation"
+        )
     return MessageDraft(
         check_role(raw["role"]),
         content,
-        {} if metadata is None else check_metadata(metadata, max_bytes),
+        checked,
         None if created_at is None else check_datetime(created_at, "created_at"),
         hashlib.sha256(encoded).hexdigest(),
     )

@@ -6,6 +6,7 @@ never loses a commit or leaves half of one.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -334,3 +335,155 @@ def test_the_0009_rebuild_killed_at_random_moments_leaves_0008_or_0009_whole(mem
     print(f"0009 killed {sum(outcomes.values())} times: {outcomes}; every store whole")
     memory.upgrade(memory_url)
     assert _store_state(memory_url)[0] == head_revision()
+
+
+_TIERER = """
+import sys
+from datetime import UTC, datetime, timedelta
+import memory
+import memory.lifecycle.compact
+
+memory.lifecycle.compact._BATCH_MESSAGES = 150  # many commits, for the kills to land between
+manager = memory.MemoryManager(
+    sys.argv[1], embedder=memory.FakeEmbedder(32), migrate=False, archive_dir=sys.argv[2]
+)
+print("ready", flush=True)
+if sys.argv[3] == "compact":
+    report = manager.compact(now=datetime(2025, 3, 4, tzinfo=UTC) + timedelta(days=40))
+    print("compacted", report.conversations_archived, flush=True)
+else:
+    for conversation in manager.list_conversations(limit=10_000):
+        manager.restore(conversation.id)
+    print("restored", flush=True)
+"""
+
+
+def _tiers_whole(
+    url: str, archive_dir: Path, originals: dict[int, list[tuple[object, ...]]]
+) -> dict[str, int]:
+    """Every conversation whole in the database (full) or whole in a verified archive (its row's
+    checksum that of the file, and only stand-ins left in the database); the store's checks pass.
+    Returns how many conversations are in each tier."""
+    from datetime import datetime
+
+    from memory.lifecycle.archive import archive_path, read_archive
+
+    engine = memory.create_engine(url)
+    assert integrity_ok(engine)
+    with engine.connect() as connection:
+        conversations = connection.execute(
+            sa.text("SELECT id, tier, archive_checksum, created_at FROM conversations")
+        ).all()
+        rows = connection.execute(
+            sa.text(
+                "SELECT conversation_id, id, role, content, metadata, created_at, content_hash "
+                "FROM messages ORDER BY conversation_id, created_at, id"
+            )
+        ).all()
+    engine.dispose()
+    stored: dict[int, list[tuple[object, ...]]] = {}
+    for conversation_id, *message in rows:
+        stored.setdefault(conversation_id, []).append(tuple(message))
+    tiers = {"full": 0, "key_points": 0}
+    for conversation_id, tier, checksum, created_at in conversations:
+        tiers[tier] += 1
+        if tier == "full":
+            assert stored.get(conversation_id, []) == originals[conversation_id], f"{conversation_id} cut"
+            continue
+        when = datetime.fromisoformat(str(created_at))
+        record = read_archive(
+            archive_path(archive_dir, conversation_id, when.year, when.month), expected=checksum
+        )
+        archived = [
+            (m["id"], m["role"], m["content"], json.dumps(m["metadata"]), m["content_hash"])
+            for m in record["messages"]
+        ]
+        assert archived == [(m[0], m[1], m[2], m[3], m[5]) for m in originals[conversation_id]]
+        assert all(
+            role == "system" and "memory_tier" in meta for _, role, _, meta, *_ in stored[conversation_id]
+        )
+    with MemoryManager(url, embedder=FakeEmbedder(32), migrate=False) as manager:
+        assert manager.check().ok, manager.check().problems
+    return tiers
+
+
+def test_compaction_and_restore_killed_at_random_moments_leave_every_conversation_whole(
+    memory_url: str, tmp_path: Path
+) -> None:
+    """3,000 messages in 300 conversations; children compacting them all, or restoring them all, are
+    SIGKILLed at random moments; a last run of each finishes the work."""
+    from datetime import UTC, datetime, timedelta
+
+    archive_dir = tmp_path / "archive"
+    then = datetime(2025, 3, 4, tzinfo=UTC)
+    with MemoryManager(memory_url, embedder=FakeEmbedder(32), archive_dir=archive_dir) as manager:
+        for batch in range(10):
+            manager.add_conversations(
+                [
+                    {
+                        "title": f"c{batch}.{k}",
+                        "created_at": then,
+                        "messages": [
+                            {
+                                "role": ("user", "assistant")[i % 2],
+                                "content": f"Sentence {i} of conversation {batch}.{k} about the kettle.",
+                                "metadata": {"i": i} if i % 3 == 0 else {},
+                                "created_at": then + timedelta(minutes=i),
+                            }
+                            for i in range(10)
+                        ],
+                    }
+                    for k in range(30)
+                ]
+            )
+    engine = memory.create_engine(memory_url)
+    with engine.connect() as connection:
+        originals: dict[int, list[tuple[object, ...]]] = {}
+        for conversation_id, *message in connection.execute(
+            sa.text(
+                "SELECT conversation_id, id, role, content, metadata, created_at, content_hash "
+                "FROM messages ORDER BY conversation_id, created_at, id"
+            )
+        ):
+            originals.setdefault(conversation_id, []).append(tuple(message))
+    engine.dispose()
+    assert sum(map(len, originals.values())) == 3000
+    rng = random.Random(18)
+    mixed = {"compact": 0, "restore": 0}
+    durations = {"compact": 0, "restore": 0}  # children that finished before the kill
+    for kill in range(max(12, KILLS // 3)):
+        tiers = _tiers_whole(memory_url, archive_dir, originals)
+        action = "compact" if tiers["full"] else "restore"
+        child = subprocess.Popen(
+            [sys.executable, "-c", _TIERER, memory_url, str(archive_dir), action],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.0, 0.6 if action == "compact" else 1.5))
+        os.kill(child.pid, signal.SIGKILL)
+        output, _ = child.communicate(timeout=60)
+        durations[action] += "compacted" in output or "restored" in output
+        tiers = _tiers_whole(memory_url, archive_dir, originals)
+        mixed[action] += bool(tiers["full"] and tiers["key_points"])
+    assert mixed["compact"] >= 2 and mixed["restore"] >= 2, f"too few kills landed mid-way: {mixed}"
+    for action in ("compact", "restore"):
+        finished = subprocess.run(
+            [sys.executable, "-c", _TIERER, memory_url, str(archive_dir), action],
+            capture_output=True,
+            text=True,
+        )
+        assert finished.returncode == 0, finished.stderr
+        tiers = _tiers_whole(memory_url, archive_dir, originals)
+        assert tiers == (
+            {"full": 0, "key_points": 300} if action == "compact" else {"full": 300, "key_points": 0}
+        )
+    # Left behind by kills: archives written for a batch that never committed, or whose restore had
+    # committed, and temporaries of cut writes; none is referred to (every conversation is in full).
+    leftovers = [p for p in archive_dir.rglob("*") if p.is_file()]
+    print(
+        f"tiers killed mid-way: {mixed}, finished before the kill: {durations}; every conversation "
+        f"whole; {len(leftovers)} unreferenced archive files left"
+    )

@@ -366,7 +366,7 @@ def _write_era_data(engine: sa.Engine) -> None:
             )
 
 
-@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"])
+@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"])
 def test_data_written_at_each_revision_survives_the_upgrade_to_head(memory_url: str, revision: str) -> None:
     engine = memory.create_engine(memory_url)
     memory.upgrade(engine, revision)

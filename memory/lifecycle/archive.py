@@ -94,6 +94,35 @@ def read_archive(path: Path, *, expected: str | None = None) -> dict[str, Any]:
     return conversation
 
 
+def remove_archive(path: Path, expected: str) -> bool:
+    """Delete the archive at `path` if it is the one with checksum `expected` (another process may
+    have written a newer archive of the conversation there since); whether it did."""
+    try:
+        read_archive(path, expected=expected)
+    except ArchiveError:
+        return False
+    path.unlink(missing_ok=True)
+    _sync_directory(path.parent)
+    return True
+
+
+def remove_archives(paths: list[Path]) -> int:
+    """Delete these archive files, and the temporaries an interrupted writer may have left beside
+    them, whatever they hold (forgetting); how many files went."""
+    removed = 0
+    for path in paths:
+        if not path.parent.is_dir():
+            continue
+        for found in [path, *path.parent.glob(f".{path.name}.*")]:
+            try:
+                found.unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
+        _sync_directory(path.parent)
+    return removed
+
+
 def encode_vector(vector: npt.NDArray[np.float32]) -> str:
     return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
 

@@ -11,7 +11,8 @@ What each part of SQLite would otherwise keep, and what removes it:
 - vectors: vec0's DELETE only clears a slot's validity bit, so each slot is overwritten with zeros
   first (`VectorRepository.erase`);
 - the WAL, which holds earlier images of every page written since the last checkpoint: a
-  TRUNCATE checkpoint once the transaction has committed.
+  TRUNCATE checkpoint once the transaction has committed;
+- archive files (`memory.lifecycle.compact`): deleted once the transaction has committed.
 PostgreSQL keeps dead row versions until VACUUM; the README says what an operator runs.
 """
 
@@ -19,12 +20,14 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final, cast
 
 import sqlalchemy as sa
 
 from memory import fulltext
-from memory.errors import DatabaseBusyError, NotFoundError
+from memory.errors import DatabaseBusyError, NotFoundError, ValidationError
+from memory.lifecycle.archive import archive_path, remove_archives
 from memory.models import Conversation, Message, VectorChange
 from memory.owners import Owner
 from memory.sessions import Transactions
@@ -54,17 +57,33 @@ class ForgetReport:
     full_text_entries: int = 0
     change_log_entries: int = 0
     erased: bool = False
+    #: Archive files deleted (`memory.lifecycle.compact`), temporaries of interrupted writes included.
+    archive_files: int = 0
 
 
-def forget(transactions: Transactions, owner: Owner | None, conversation_id: int | None) -> ForgetReport:
+def forget(
+    transactions: Transactions,
+    owner: Owner | None,
+    conversation_id: int | None,
+    archive_dir: Path | None = None,
+) -> ForgetReport:
     """Delete the conversations `owner` sees (only `conversation_id`, when given) with everything of
-    theirs, in one write transaction, then make the deletion final on disk (SQLite). `owner` None
-    sees nothing. A `conversation_id` the owner does not have raises `NotFoundError`."""
+    theirs, in one write transaction, then make the deletion final on disk (SQLite) and delete
+    their archive files under `archive_dir` (with any temporary a crashed writer left). `owner` None
+    sees nothing. A `conversation_id` the owner does not have raises `NotFoundError`; an archived
+    conversation without `archive_dir` raises `ValidationError` (its archive could not be deleted),
+    and nothing is forgotten."""
     with transactions.writing() as work:
         connection = work.connection()
-        conversation_ids = _conversations(connection, owner, conversation_id)
+        found = _conversations(connection, owner, conversation_id)
+        conversation_ids = [row.id for row in found]
         if conversation_id is not None and not conversation_ids:
             raise NotFoundError(f"no conversation with id {conversation_id}")
+        if archive_dir is None and any(row.tier != "full" for row in found):
+            raise ValidationError(
+                "some of these conversations are archived, and this store has no archive directory to "
+                "delete their archives from: pass archive_dir= to MemoryManager"
+            )
         message_ids = _messages(connection, conversation_ids)
         vectors = erase_messages(work, message_ids)
         for start in range(0, len(conversation_ids), _CHUNK):
@@ -72,9 +91,16 @@ def forget(transactions: Transactions, owner: Owner | None, conversation_id: int
             connection.execute(sa.delete(_CONVERSATIONS).where(_CONVERSATIONS.c.id.in_(part)))
         log_entries = _drop_additions(connection, message_ids)
         sqlite = connection.dialect.name == "sqlite"
+    archives = 0
+    if archive_dir is not None:
+        paths = [
+            archive_path(archive_dir, row.id, row.created_at.year, row.created_at.month) for row in found
+        ]
+        archives = remove_archives(paths)
     if sqlite:
         _checkpoint(transactions)
     return ForgetReport(
+        archive_files=archives,
         conversations=len(conversation_ids),
         messages=len(message_ids),
         vectors=vectors,
@@ -100,13 +126,17 @@ def erase_messages(work: Work, message_ids: list[int]) -> dict[int, int]:
     return vectors
 
 
-def _conversations(connection: sa.Connection, owner: Owner | None, conversation_id: int | None) -> list[int]:
+def _conversations(
+    connection: sa.Connection, owner: Owner | None, conversation_id: int | None
+) -> list[sa.Row[Any]]:
+    """(id, created_at, tier) of the conversations to forget, by id."""
     if owner is None:
         return []
-    query = sa.select(_CONVERSATIONS.c.id).where(*owner.conversation_clauses(_CONVERSATIONS.c))
+    c = _CONVERSATIONS.c
+    query = sa.select(c.id, c.created_at, c.tier).where(*owner.conversation_clauses(c))
     if conversation_id is not None:
-        query = query.where(_CONVERSATIONS.c.id == conversation_id)
-    return [int(i) for i in connection.execute(query.order_by(_CONVERSATIONS.c.id)).scalars()]
+        query = query.where(c.id == conversation_id)
+    return list(connection.execute(query.order_by(c.id)))
 
 
 def _messages(connection: sa.Connection, conversation_ids: list[int]) -> list[int]:

@@ -186,6 +186,9 @@ class AsyncMemoryScope:
     delete_conversation = _off_loop(MemoryFacade.delete_conversation)
     delete_message = _off_loop(MemoryFacade.delete_message)
     forget = _off_loop(MemoryFacade.forget)
+    compact = _off_loop(MemoryFacade.compact)
+    restore = _off_loop(MemoryFacade.restore)
+    pin = _off_loop(MemoryFacade.pin)
     search = _off_loop(MemoryFacade.search)
     recall = _off_loop(MemoryFacade.recall)
     stats = _off_loop(MemoryFacade.stats)
@@ -249,6 +252,7 @@ class AsyncMemoryManager(AsyncMemoryScope):
     spaces = _off_loop(MemoryManager.spaces)
     drop_space = _off_loop(MemoryManager.drop_space)
     reindex = _off_loop(MemoryManager.reindex)
+    backup = _off_loop(MemoryManager.backup)
 
 
 class _Opening:

@@ -62,7 +62,7 @@ def write_archive(path: Path, conversation: dict[str, Any]) -> str:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    _sync_directory(path.parent)
+    sync_directory(path.parent)
     if read_archive(path, expected=digest) != conversation:
         raise ArchiveError(f"{path}: the archive read back differs from what was written")
     return digest
@@ -102,7 +102,7 @@ def remove_archive(path: Path, expected: str) -> bool:
     except ArchiveError:
         return False
     path.unlink(missing_ok=True)
-    _sync_directory(path.parent)
+    sync_directory(path.parent)
     return True
 
 
@@ -119,7 +119,7 @@ def remove_archives(paths: list[Path]) -> int:
                 removed += 1
             except FileNotFoundError:
                 pass
-        _sync_directory(path.parent)
+        sync_directory(path.parent)
     return removed
 
 
@@ -141,7 +141,7 @@ def _canonical(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def _sync_directory(directory: Path) -> None:
+def sync_directory(directory: Path) -> None:
     """Make a rename in `directory` durable (its entry, not only the file's data)."""
     fd = os.open(directory, os.O_RDONLY)
     try:

@@ -25,7 +25,7 @@ from typing import Any, Final
 from sqlalchemy.engine import Engine
 
 from memory.errors import ArchiveError, ValidationError
-from memory.lifecycle.archive import archive_path, read_archive
+from memory.lifecycle.archive import archive_path, read_archive, sync_directory
 
 _ATTEMPTS: Final = 5
 _ARCHIVED: Final = (
@@ -72,7 +72,7 @@ def backup(engine: Engine, archive_dir: Path | None, path: Path) -> BackupReport
             raise
         os.replace(archives, archive_dir_of(path))
         os.replace(database, path)
-        _sync(path.parent)
+        sync_directory(path.parent)
         return BackupReport(path, archive_dir_of(path), path.stat().st_size, copied)
     raise ArchiveError(
         f"archives kept being restored while the backup copied them ({_ATTEMPTS} attempts): try again"
@@ -144,11 +144,3 @@ def _copy_archives(database: Path, archive_dir: Path | None, target: Path) -> in
         with open(copied, "rb") as stream:
             os.fsync(stream.fileno())
     return len(rows)
-
-
-def _sync(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

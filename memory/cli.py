@@ -477,15 +477,9 @@ def _search(args: argparse.Namespace) -> int:
         hits = memory.search(
             args.query, args.k, mode=args.mode, conversation_id=args.conversation, roles=args.role
         )
-        titles = {
-            i: info.title
-            for i, info in memory.conversation_info(h.message.conversation_id for h in hits).items()
-        }
     if args.json:
         for rank, hit in enumerate(hits, start=1):
-            print(
-                json.dumps(_hit_json(rank, hit, titles.get(hit.message.conversation_id)), ensure_ascii=False)
-            )
+            print(json.dumps(_hit_json(rank, hit), ensure_ascii=False))
         return 0
     if not hits:
         print("no matches")
@@ -495,7 +489,7 @@ def _search(args: argparse.Namespace) -> int:
         print(line)
     for rank, hit in enumerate(hits, start=1):
         print()
-        print(_cut(_hit_heading(rank, hit, titles.get(hit.message.conversation_id)), width))
+        print(_cut(_hit_heading(rank, hit), width))
         for line in _wrapped(_hit_text(hit), width - 5, args.lines):
             print(f"     {line}")
     return 0
@@ -668,13 +662,13 @@ def _backup(args: argparse.Namespace) -> int:
 # -- output --------------------------------------------------------------------------------------------
 
 
-def _hit_json(rank: int, hit: SearchHit, title: str | None) -> dict[str, Any]:
+def _hit_json(rank: int, hit: SearchHit) -> dict[str, Any]:
     message = hit.message
     return {
         "rank": rank,
         "message_id": message.id,
         "conversation_id": message.conversation_id,
-        "conversation_title": title,
+        "conversation_title": hit.conversation_title,
         "role": message.role,
         "created_at": message.created_at.isoformat(),
         "distance": None if math.isnan(hit.distance) else hit.distance,
@@ -686,12 +680,12 @@ def _hit_json(rank: int, hit: SearchHit, title: str | None) -> dict[str, Any]:
     }
 
 
-def _hit_heading(rank: int, hit: SearchHit, title: str | None) -> str:
+def _hit_heading(rank: int, hit: SearchHit) -> str:
     """`  3. vector+text  cosine 0.612  words  4.10  #57 Title of the conversation`"""
     cosine = "-" if math.isnan(hit.distance) else f"{hit.score:.3f}"
     words = "-" if hit.text_score is None else f"{hit.text_score:.2f}"
     found_by = "+".join(sorted(hit.sources))
-    title = " ".join((title or "(untitled)").split())
+    title = " ".join((hit.conversation_title or "(untitled)").split())
     scores = f"cosine {cosine:>5}  words {words:>5}"
     return f"{rank:3d}. {found_by:<11}  {scores}  #{hit.message.conversation_id} {title}"
 

@@ -97,8 +97,8 @@ _LATEST_TEXT: Final = Prepared(
 _MESSAGES_BY_ID: Final = sa.select(*_MESSAGES.c).where(
     _MESSAGES.c.id.in_(sa.bindparam("ids", expanding=True))
 )
-_TIERED_BY_ID: Final = (
-    sa.select(*_MESSAGES.c, _CONVERSATIONS.c.tier)
+_HITS_BY_ID: Final = (
+    sa.select(*_MESSAGES.c, _CONVERSATIONS.c.tier, _CONVERSATIONS.c.title)
     .join(_CONVERSATIONS, _CONVERSATIONS.c.id == _MESSAGES.c.conversation_id)
     .where(_MESSAGES.c.id.in_(sa.bindparam("ids", expanding=True)))
 )
@@ -510,17 +510,18 @@ class ConversationRepository:
             found.update((m.id, m) for m in detached_rows(Message, _MESSAGE_ATTRIBUTES, rows))
         return found
 
-    def tiered_messages(self, message_ids: list[int]) -> dict[int, tuple[Message, str]]:
-        """`messages_by_id` with the tier of each message's conversation, read in the same query."""
-        found: dict[int, tuple[Message, str]] = {}
+    def hit_messages(self, message_ids: list[int]) -> dict[int, tuple[Message, str, str | None]]:
+        """`messages_by_id` with the tier and title of each message's conversation, read in the
+        same query (what a search hit shows)."""
+        found: dict[int, tuple[Message, str, str | None]] = {}
         connection = self._work.connection()
-        query = _TIERED_BY_ID
+        query = _HITS_BY_ID
         if self.owner.restricts:
             query = query.where(*self.owner.conversation_clauses(_CONVERSATIONS.c))
         for start in range(0, len(message_ids), _CHUNK):
             rows = connection.execute(query, {"ids": message_ids[start : start + _CHUNK]}).all()
-            messages = detached_rows(Message, _MESSAGE_ATTRIBUTES, (row[:-1] for row in rows))
-            found.update((m.id, (m, str(row[-1]))) for m, row in zip(messages, rows, strict=True))
+            messages = detached_rows(Message, _MESSAGE_ATTRIBUTES, (row[:-2] for row in rows))
+            found.update((m.id, (m, str(row[-2]), row[-1])) for m, row in zip(messages, rows, strict=True))
         return found
 
     def info(self, conversation_ids: Iterable[int]) -> dict[int, ConversationInfo]:

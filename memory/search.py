@@ -52,6 +52,8 @@ class SearchHit:
     #: The tier of the message's conversation ("full", "key_points", "summary", "metadata"): below
     #: full, the message is one that stands for the archived conversation (`memory.lifecycle.compact`).
     tier: str = "full"
+    #: The title of the message's conversation (read with the message).
+    conversation_title: str | None = None
 
     @property
     def score(self) -> float:
@@ -148,14 +150,13 @@ def _hits(
     where: SearchFilter,
     found: Iterable[tuple[int, float, frozenset[str], float | None, float | None]],
 ) -> list[SearchHit]:
-    """The hits' messages with their conversations' tiers, loaded through the filter's owner (one
-    query): a vector found by its owner key is confirmed on the owner's real ids here."""
+    """The hits' messages with their conversations' tiers and titles, loaded through the filter's
+    owner (one query): a vector found by its owner key is confirmed on the owner's real ids here."""
     rows = list(found)
-    messages = ConversationRepository(session, owner=where.owner).tiered_messages([row[0] for row in rows])
-    return [
-        SearchHit(
-            messages[message_id][0], distance, sources, text_score, fusion_score, messages[message_id][1]
-        )
-        for message_id, distance, sources, text_score, fusion_score in rows
-        if message_id in messages
-    ]
+    messages = ConversationRepository(session, owner=where.owner).hit_messages([row[0] for row in rows])
+    hits = []
+    for message_id, distance, sources, text_score, fusion_score in rows:
+        if message_id in messages:
+            message, tier, title = messages[message_id]
+            hits.append(SearchHit(message, distance, sources, text_score, fusion_score, tier, title))
+    return hits

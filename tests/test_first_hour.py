@@ -127,3 +127,18 @@ def test_recall_takes_the_turns_own_text_as_its_query(memory_url: str) -> None:
         manager.add_message(chat.id, "user", "what about the garden hose")
         mine = manager.recall(chat.id, query="espresso machine descaling", scope="all", recent=0, k=1)
         assert [m.conversation_id for m in mine] == [old.id]
+
+
+def test_search_hits_carry_their_conversations_title(memory_url: str) -> None:
+    with MemoryManager(memory_url, embedder=memory.FakeEmbedder(8)) as manager:
+        named = manager.create_conversation(
+            "Boiler", messages=[{"role": "user", "content": "boiler pressure"}]
+        )
+        manager.create_conversation(None, messages=[{"role": "user", "content": "boiler noise"}])
+        for mode in ("vector", "text", "hybrid"):
+            titles = {
+                hit.message.conversation_id: hit.conversation_title
+                for hit in manager.search("boiler", mode=mode)
+            }
+            assert len(titles) == 2 and titles[named.id] == "Boiler", mode
+            assert None in titles.values()

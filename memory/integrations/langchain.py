@@ -14,7 +14,7 @@ Needs `pip install 'memory[langchain]'`; `import memory` does not import this mo
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Final, TypeAlias, TypeVar
 
@@ -36,7 +36,6 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import PrivateAttr
 
 from memory.aio import AsyncMemoryScope, as_async
-from memory.conversations import ConversationInfo
 from memory.errors import NotFoundError, ValidationError
 from memory.facade import MemoryFacade
 from memory.models import ROLES, Message
@@ -243,16 +242,12 @@ class MemoryRetriever(BaseRetriever):
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
         memory = _sync(self.memory)
-        hits = memory.search(query, self.k, **self._search_options())
-        infos = memory.conversation_info(_conversation_ids(hits)) if hits else {}
-        return _documents(hits, infos)
+        return _documents(memory.search(query, self.k, **self._search_options()))
 
     async def _aget_relevant_documents(
         self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun
     ) -> list[Document]:
-        hits = await self._async.search(query, self.k, **self._search_options())
-        infos = await self._async.conversation_info(_conversation_ids(hits)) if hits else {}
-        return _documents(hits, infos)
+        return _documents(await self._async.search(query, self.k, **self._search_options()))
 
     def _search_options(self) -> dict[str, Any]:
         return {
@@ -264,19 +259,14 @@ class MemoryRetriever(BaseRetriever):
         }
 
 
-def _conversation_ids(hits: Iterable[SearchHit]) -> set[int]:
-    return {hit.message.conversation_id for hit in hits}
-
-
-def _documents(hits: Sequence[SearchHit], infos: dict[int, ConversationInfo]) -> list[Document]:
+def _documents(hits: Sequence[SearchHit]) -> list[Document]:
     documents = []
     for rank, hit in enumerate(hits, start=1):
         message = hit.message
-        info = infos.get(message.conversation_id)
         metadata = {
             "message_id": message.id,
             "conversation_id": message.conversation_id,
-            "conversation_title": None if info is None else info.title,
+            "conversation_title": hit.conversation_title,
             "role": message.role,
             "created_at": message.created_at.isoformat(),
             "score": None if math.isnan(hit.distance) else hit.score,

@@ -133,9 +133,7 @@ def memory_server(
                 since=_time(since, "since"),
                 until=_time(until, "until"),
             )
-            info = await store.conversation_info({hit.message.conversation_id for hit in hits})
-        titles = {i: conversation.title for i, conversation in info.items()}
-        return _json({"hits": [_hit(hit, titles.get(hit.message.conversation_id)) for hit in hits]})
+        return _json({"hits": [_hit(hit) for hit in hits]})
 
     async def recall_context(
         conversation_id: _ConversationId,
@@ -353,12 +351,12 @@ def _score(value: float | None) -> float | None:
     return None if value is None or value != value else round(value, 3)  # nan: not computed
 
 
-def _hit(hit: SearchHit, title: str | None) -> dict[str, Any]:
+def _hit(hit: SearchHit) -> dict[str, Any]:
     message = hit.message
     return {
         "message_id": message.id,
         "conversation_id": message.conversation_id,
-        "conversation_title": title,
+        "conversation_title": hit.conversation_title,
         "role": message.role,
         "created_at": _when(message.created_at),
         "found_by": sorted(hit.sources),

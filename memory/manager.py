@@ -18,7 +18,8 @@ from memory.engine import DEFAULT_URL, create_engine, sqlite_file, store_schema
 from memory.errors import ValidationError
 from memory.facade import Core, MemoryFacade
 from memory.ingest import Pipeline
-from memory.lifecycle.backup import BackupReport, archive_dir_of, backup
+from memory.lifecycle.archive import archive_dir_of
+from memory.lifecycle.backup import BackupReport, backup
 from memory.lifecycle.health import HealthReport, check_store
 from memory.lifecycle.summarize import Summarizer
 from memory.migration import ensure_schema
@@ -97,7 +98,7 @@ class MemoryManager(MemoryFacade):
             raise
         pipeline = Pipeline(embedder, transactions.peeking, threading.BoundedSemaphore(model_runs))
         if archives is None and (database := sqlite_file(engine.url)) is not None:
-            archives = Path(database + ".archive")
+            archives = archive_dir_of(database)
         self._core = Core(
             engine,
             transactions,

@@ -35,6 +35,12 @@ FORMAT: Final = "memory-archive"
 VERSION: Final = 1
 
 
+def archive_dir_of(database: str | Path) -> Path:
+    """The default archive directory of the SQLite file `database`: `<file>.archive/` beside it
+    (where a backup of that file keeps its archives too)."""
+    return Path(f"{database}.archive")
+
+
 def archive_path(archive_dir: Path, conversation_id: int, year: int, month: int) -> Path:
     """Where the archive of a conversation created in `year` and `month` lives."""
     return archive_dir / f"{year:04d}" / f"{month:02d}" / f"{conversation_id:d}.json.gz"

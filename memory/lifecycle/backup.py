@@ -25,7 +25,7 @@ from typing import Any, Final
 from sqlalchemy.engine import Engine
 
 from memory.errors import ArchiveError, ValidationError
-from memory.lifecycle.archive import archive_path, read_archive, sync_directory
+from memory.lifecycle.archive import archive_dir_of, archive_path, read_archive, sync_directory
 
 _ATTEMPTS: Final = 5
 _ARCHIVED: Final = (
@@ -42,11 +42,6 @@ class BackupReport:
     archive_dir: Path
     database_bytes: int
     archives: int
-
-
-def archive_dir_of(path: Path) -> Path:
-    """Where the backup at `path` keeps its archives (the default archive directory of that file)."""
-    return Path(f"{path}.archive")
 
 
 def backup(engine: Engine, archive_dir: Path | None, path: Path) -> BackupReport:

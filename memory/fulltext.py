@@ -201,5 +201,13 @@ def erasing(connection: sa.Connection) -> Iterator[None]:
     connection.exec_driver_sql(_SECURE_DELETE, (0,))
 
 
+def optimize(connection: sa.Connection) -> None:
+    """Merge the SQLite full-text index into one segment, dropping the entries of deleted messages
+    (FTS5 keeps them, masked, until segments merge); nothing on PostgreSQL, whose GIN index VACUUM
+    cleans."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(_MERGE)
+
+
 def sqlite3_version(connection: sa.Connection) -> str:
     return str(connection.exec_driver_sql("SELECT sqlite_version()").scalar_one())

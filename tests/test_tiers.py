@@ -464,3 +464,54 @@ def test_a_backup_refuses_a_store_whose_own_archive_is_damaged(
 def test_backup_on_postgresql_says_to_use_pg_dump(store: MemoryManager, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="pg_dump"):
         store.backup(tmp_path / "copy.db")
+
+
+@pytest.mark.sqlite_only
+def test_compaction_gives_back_the_vector_chunks_it_emptied_and_search_is_unchanged(
+    memory_url: str, archive_dir: Path
+) -> None:
+    # Two of every three conversations age out, so every vec0 chunk is left mostly empty: compaction
+    # repacks them, and the index built before it, a fresh one and vec0 itself all agree afterwards.
+    embedder = FakeEmbedder(32)
+    with MemoryManager(memory_url, embedder=embedder, archive_dir=archive_dir) as manager:
+        manager.add_conversations(
+            [
+                {
+                    "title": f"talk {n}",
+                    "created_at": THEN + timedelta(days=0 if n % 3 else 80),
+                    "messages": [
+                        {"role": ("user", "assistant")[i % 2], "content": f"{line} ({n})"}
+                        for i, line in enumerate(LINES)
+                    ],
+                }
+                for n in range(900)
+            ]
+        )
+        queries = list(np.random.default_rng(9).standard_normal((8, 32)).astype(np.float32))
+        manager.search(queries[0], mode="vector")  # the in-memory index is built now
+        assert _vec0_chunks(manager) == 6  # 5,400 vectors
+        report = manager.compact(now=THEN + timedelta(days=100))
+        assert report.moved["summary"] == 600
+        # 1,800 messages and 1,200 stand-ins left: at most one chunk more than they fill.
+        assert _vec0_chunks(manager) <= 4
+        assert manager.check().ok
+        kept = [_ranking(manager.search(q, 10, mode="vector")) for q in queries]
+    with MemoryManager(memory_url, embedder=embedder, archive_dir=archive_dir) as fresh:
+        assert [_ranking(fresh.search(q, 10, mode="vector")) for q in queries] == kept
+    with MemoryManager(memory_url, embedder=embedder, vector_index=None) as plain:
+        assert [_ranking(plain.search(q, 10, mode="vector")) for q in queries] == kept
+
+
+def _ranking(hits: list[memory.SearchHit]) -> list[tuple[float, frozenset[int]]]:
+    """The hits' distances, each with the ids found at it, the last distance's ids left out (the
+    feature-hashing embedder gives stand-ins exact ties, cut anywhere at k)."""
+    by_distance: dict[float, set[int]] = {}
+    for hit in hits:
+        by_distance.setdefault(round(hit.distance, 5), set()).add(hit.message.id)
+    ranked = sorted(by_distance.items())
+    return [(d, frozenset(ids) if n < len(ranked) - 1 else frozenset()) for n, (d, ids) in enumerate(ranked)]
+
+
+def _vec0_chunks(manager: MemoryManager) -> int:
+    with manager.engine.connect() as connection:
+        return int(connection.exec_driver_sql("SELECT count(*) FROM message_vectors_1_chunks").scalar_one())

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 import memory
+from memory.filters import SearchFilter
 from memory.owners import owner_key
 from memory.vectors import vec0_chunks
 from memory.vectors.base import VectorColumns
@@ -164,3 +165,67 @@ def test_a_table_made_by_another_sqlite_vec_version_is_not_touched_directly(
 def test_manager_fixture_stores_use_the_pinned_layout(memory_manager: memory.MemoryManager) -> None:
     with memory.session_factory(memory_manager.engine)() as session:
         assert vec0_chunks.layout_is_supported(session.connection(), "message_vectors_1")
+
+
+def _all_rows(connection: Connection, table: str) -> dict[int, tuple[object, ...]]:
+    rows: dict[int, tuple[object, ...]] = {}
+    for chunk in vec0_chunks.read_chunks(connection, table, DIMS, vectors=True, bits=True):
+        assert chunk.vectors is not None and chunk.bits is not None
+        for n, message_id in enumerate(chunk.ids.tolist()):
+            rows[message_id] = (
+                int(chunk.conversation_ids[n]),
+                int(chunk.role_codes[n]),
+                int(chunk.created_us[n]),
+                int(chunk.user_keys[n]),
+                int(chunk.agent_keys[n]),
+                chunk.vectors[n].tobytes(),
+                chunk.bits[n].tobytes(),
+            )
+    return rows
+
+
+def _chunk_count(connection: Connection, table: str) -> int:
+    return int(connection.exec_driver_sql(f"SELECT count(*) FROM {table}_chunks").scalar_one())
+
+
+def test_repack_moves_the_rows_of_sparse_chunks_together_and_keeps_every_row(connection: Connection) -> None:
+    store = SqliteVecStore(connection, 106, DIMS)
+    store.create()
+    rng = np.random.default_rng(7)
+    metas, vectors = _rows(list(range(1, 6001)), rng)
+    store.insert(metas, vectors)
+    doomed = sorted(rng.choice(np.arange(1, 5001), size=3500, replace=False).tolist())
+    store.delete(doomed)  # chunks 1-5 left about 30% full; chunk 6 (the latest) untouched
+    before_rows = _all_rows(connection, store.table)
+    before_chunks = _chunk_count(connection, store.table)
+    queries = rng.standard_normal((5, DIMS)).astype(np.float32)
+    filters = [SearchFilter(), SearchFilter(roles=("user",)), SearchFilter(conversation_id=600)]
+    before_hits = [store.search(q, 10, f) for q in queries for f in filters]
+
+    freed = store.repack()
+
+    assert freed > 0
+    assert _chunk_count(connection, store.table) == before_chunks - freed
+    assert _chunk_count(connection, store.table) <= -(-len(before_rows) // 1024) + 1
+    assert _all_rows(connection, store.table) == before_rows
+    assert [store.search(q, 10, f) for q in queries for f in filters] == before_hits
+    assert store.count() == len(before_rows)
+    # vec0 itself still finds, deletes and adds rows in the repacked chunks.
+    moved = next(iter(before_rows))
+    assert store.get([moved])[moved].tobytes() == before_rows[moved][5]
+    assert store.delete([moved]) == 1
+    more, more_vectors = _rows([7001], rng)
+    store.insert(more, more_vectors)
+    assert set(_all_rows(connection, store.table)) == (set(before_rows) - {moved}) | {7001}
+    assert store.repack() == 0  # nothing left to gain
+
+
+def test_repack_of_a_table_without_holes_changes_nothing(connection: Connection) -> None:
+    store = SqliteVecStore(connection, 107, DIMS)
+    store.create()
+    metas, vectors = _rows(list(range(1, 3000)), np.random.default_rng(8))
+    store.insert(metas, vectors)
+    store.delete(list(range(100, 400)))  # one chunk 70% full: nothing to free
+    before = _shadow_state(connection, store.table)
+    assert store.repack() == 0
+    assert _shadow_state(connection, store.table) == before

@@ -39,6 +39,7 @@ from typing import Any, Final, NamedTuple, cast
 import numpy as np
 import sqlalchemy as sa
 
+from memory import fulltext
 from memory.bulk import detached_rows
 from memory.conversations import MessageBatch
 from memory.digests import content_hash
@@ -50,6 +51,7 @@ from memory.lifecycle.summarize import Digest, Summarizer
 from memory.models import Conversation, EmbeddingSpace, Message, utcnow
 from memory.owners import Owner
 from memory.sessions import Transactions
+from memory.spaces import SpaceRepository
 from memory.transactions import Work
 from memory.validation import RESERVED_METADATA_KEY, Matrix, MessageDraft
 from memory.vectors import VectorRepository
@@ -197,6 +199,8 @@ def compact(
     colder = [move for move in moves if move.source != "full"]
     for start in range(0, len(colder), _CHUNK):
         _move_down(tiering, owner, colder[start : start + _CHUNK], totals)
+    if totals["conversations"] or any(totals[f"moved:{tier}"] for tier in TIERS):
+        _tidy(tiering)
     with tiering.transactions.reading() as work:
         tiers = _tier_counts(work.connection(), owner)
     for tier in moved:
@@ -209,6 +213,16 @@ def compact(
         skipped=totals["skipped"],
         archive_bytes=totals["bytes"],
     )
+
+
+def _tidy(tiering: Tiering) -> None:
+    """Give back the room the archived messages left: vec0 chunks they left mostly empty are
+    repacked and the full-text index is merged (one transaction; a VACUUM afterwards returns the
+    freed pages to the file system)."""
+    with tiering.transactions.writing() as work:
+        for space in SpaceRepository(work).all():
+            VectorRepository(work, space).repack()
+        fulltext.optimize(work.connection())
 
 
 def _zeros(tiers: Sequence[str]) -> dict[str, int]:

@@ -151,6 +151,10 @@ class PgVectorStore:
         """`delete`: the server keeps dead rows until VACUUM (see the README)."""
         return self.delete(message_ids)
 
+    def repack(self) -> int:
+        """Nothing: the server reuses the room of dead rows after (auto)VACUUM."""
+        return 0
+
     def count(self) -> int:
         return int(self._connection.exec_driver_sql(self._sql(_COUNT)).scalar_one())
 

@@ -177,6 +177,12 @@ class VectorRepository:
         ids = [check_id(message_id, "message_id") for message_id in message_ids]
         return self._store().delete(ids) if ids else 0
 
+    def repack(self) -> int:
+        """Give back the room deleted vectors left inside the store (SQLite: vec0 chunks left mostly
+        empty), in the caller's transaction; how many chunks were freed. A VACUUM afterwards returns
+        the freed pages to the file system."""
+        return self._store().repack()
+
     def count(self) -> int:
         """How many vectors this space holds."""
         return self._store().count()

@@ -186,6 +186,13 @@ class SqliteVecStore:
             driver_executemany(self._connection, self._sql(_ZERO), [(zeros, i) for i in message_ids])
         return self.delete(message_ids)
 
+    def repack(self) -> int:
+        """Move the rows of mostly empty chunks together (`vec0_chunks.repack`); with an unknown vec0
+        layout, nothing. Returns how many chunks were freed."""
+        if not vec0_chunks.layout_is_supported(self._connection, self._table):
+            return 0
+        return vec0_chunks.repack(self._connection, self._table, self._dimensions, bits=self.has_bits)
+
     def count(self) -> int:
         return int(self._connection.exec_driver_sql(self._sql(_COUNT)).scalar_one())
 

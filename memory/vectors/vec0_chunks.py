@@ -14,7 +14,7 @@ pinned version first; any other version uses plain vec0 SQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -52,6 +52,13 @@ _UPDATE_CHUNK: Final = "UPDATE {chunks} SET validity = ?, rowids = ? WHERE chunk
 _READ_BLOB: Final = "SELECT {column} FROM {shadow_table} WHERE rowid = ?"
 _INSERT_BLOB: Final = "INSERT INTO {shadow_table}(rowid, {column}) VALUES (?, ?)"
 _UPDATE_BLOB: Final = "UPDATE {shadow_table} SET {column} = ? WHERE rowid = ?"
+_CHUNK_FILL: Final = "SELECT chunk_id, size, validity FROM {chunks} ORDER BY chunk_id"
+_DROP_CHUNK: Final = "DELETE FROM {chunks} WHERE chunk_id = ?"
+_DROP_BLOB: Final = "DELETE FROM {shadow_table} WHERE rowid = ?"
+_DROP_ROWIDS: Final = "DELETE FROM {rowids} WHERE chunk_id = ?"
+#: `repack` moves the rows of chunks less than this full, this many chunks at a time.
+REPACK_BELOW: Final = 0.5
+_REPACK_GROUP: Final = 32
 
 
 def _sql(
@@ -102,9 +109,16 @@ class Chunk:
 
 
 def read_chunks(
-    connection: Connection, table: str, dimensions: int, *, vectors: bool, bits: bool
+    connection: Connection,
+    table: str,
+    dimensions: int,
+    *,
+    vectors: bool,
+    bits: bool,
+    chunk_ids: Collection[int] | None = None,
 ) -> Iterator[Chunk]:
-    """Every live row of `table`, chunk by chunk, in slot order; one chunk in memory at a time."""
+    """Every live row of `table` (or of the chunks `chunk_ids`), chunk by chunk, in slot order; one
+    chunk in memory at a time."""
     # One indexed lookup per shadow table and chunk: the shadow tables' `rowid` is a declared column
     # with its own index, and a JOIN across them makes SQLite's planner scan the blobs repeatedly.
     shadows = list(_METADATA)
@@ -113,6 +127,8 @@ def read_chunks(
     if bits:
         shadows.append("vector_chunks01")
     headers = connection.exec_driver_sql(_sql(_CHUNK_HEADERS, table)).all()
+    if chunk_ids is not None:
+        headers = [header for header in headers if header[0] in chunk_ids]
     for chunk_id, size, validity, rowids in headers:
         blobs = [
             connection.exec_driver_sql(
@@ -124,7 +140,7 @@ def read_chunks(
             for name in shadows
         ]
         conversation_blob, role_blob, created_blob, user_blob, agent_blob = blobs[: len(_METADATA)]
-        live = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")[:size].astype(bool)
+        live = _live(validity, size)
         if not live.any():
             continue
         rest = blobs[len(_METADATA) :]
@@ -225,6 +241,53 @@ def zero_vectors(connection: Connection, table: str, ids: list[int], dimensions:
             zeros = np.zeros((len(slots), dimensions // 8), np.uint8)
             _write_slots(connection, table, "vector_chunks01", chunk_id, slots, zeros)
     return len(located)
+
+
+def repack(connection: Connection, table: str, dimensions: int, *, bits: bool) -> int:
+    """Move the rows of chunks less than `REPACK_BELOW` full into as few chunks as they need.
+
+    vec0 frees a chunk only once every slot of it is deleted, and fills only the latest chunk's free
+    slots, so deleting rows scattered over the table (compaction, forgetting) leaves holes that
+    neither VACUUM nor later inserts reclaim. Rows keep their ids, vectors and columns; the moved
+    chunks' shadow rows are deleted (their pages go to SQLite's free list, and a VACUUM gives them
+    back). Runs in the caller's transaction; the latest chunk is never moved. Returns how many chunks
+    were freed."""
+    fills = [
+        (int(chunk_id), int(size), int(_live(validity, size).sum()))
+        for chunk_id, size, validity in connection.exec_driver_sql(_sql(_CHUNK_FILL, table))
+    ]
+    sparse = [(chunk_id, size, live) for chunk_id, size, live in fills[:-1] if live < size * REPACK_BELOW]
+    if not sparse or sum(live for _, _, live in sparse) > (len(sparse) - 1) * fills[-1][1]:
+        return 0  # moving them would free no chunk
+    shadows = [*_METADATA, "vector_chunks00", *(["vector_chunks01"] if bits else [])]
+    for start in range(0, len(sparse), _REPACK_GROUP):
+        group = {chunk_id for chunk_id, _, _ in sparse[start : start + _REPACK_GROUP]}
+        rows = list(read_chunks(connection, table, dimensions, vectors=True, bits=bits, chunk_ids=group))
+        for chunk_id in sorted(group):
+            connection.exec_driver_sql(_sql(_DROP_ROWIDS, table), (chunk_id,))
+            connection.exec_driver_sql(_sql(_DROP_CHUNK, table), (chunk_id,))
+            for name in shadows:
+                connection.exec_driver_sql(_sql(_DROP_BLOB, table, shadow=name), (chunk_id,))
+        if rows:
+            codes = np.concatenate([chunk.role_codes for chunk in rows])
+            write_rows(
+                connection,
+                table,
+                ids=np.concatenate([chunk.ids for chunk in rows]),
+                conversation_ids=np.concatenate([chunk.conversation_ids for chunk in rows]),
+                roles=[ROLES[code] for code in codes.tolist()],
+                created_us=np.concatenate([chunk.created_us for chunk in rows]),
+                user_keys=np.concatenate([chunk.user_keys for chunk in rows]),
+                agent_keys=np.concatenate([chunk.agent_keys for chunk in rows]),
+                vectors=np.concatenate([chunk.vectors for chunk in rows if chunk.vectors is not None]),
+                bits=np.concatenate([c.bits for c in rows if c.bits is not None]) if bits else None,
+            )
+    return len(fills) - len(connection.exec_driver_sql(_sql(_CHUNK_FILL, table)).all())
+
+
+def _live(validity: bytes, size: int) -> npt.NDArray[np.bool_]:
+    """A chunk's validity bitmap as one bool per slot."""
+    return np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")[:size].astype(bool)
 
 
 def _locate(connection: Connection, table: str, ids: list[int]) -> list[tuple[int, int, int]]:
@@ -350,7 +413,7 @@ def write_rows(
     start = 0
     if latest is not None:
         chunk_id, size, validity = int(latest[0]), int(latest[1]), latest[2]
-        used = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")[:size].astype(bool)
+        used = _live(validity, size)
         free = np.flatnonzero(~used)[: len(ids)]
         if len(free):
             placements.append((chunk_id, size, True, free))
@@ -450,9 +513,7 @@ class _ChunkColumns:
             return value
 
         return cls(
-            validity=np.unpackbits(np.frombuffer(chunk[0], dtype=np.uint8), bitorder="little")[:size].astype(
-                bool
-            ),
+            validity=_live(chunk[0], size),
             rowids=np.frombuffer(chunk[1], dtype=np.int64).copy(),
             vectors=None,  # written slot by slot, see write_rows
             bits=None,

@@ -4,9 +4,10 @@ still finds once conversations are compacted.
     .venv/bin/python bench/tiers.py size [--messages 100000]
     .venv/bin/python bench/tiers.py quality [--db PATH]
 
-`size`: --messages messages (conversations of 20, sentences from a word list, 384-dimension unit
-vectors precomputed: no model) in a fresh SQLite file, 80% of them in conversations last updated
-31 to 400 days before `now` (the rest within the last 30). Reported: the file size after VACUUM,
+`size`: --messages messages (conversations as long as the demo corpus's, 6 to 19 messages, median
+12; sentences from a word list; 384-dimension unit vectors precomputed: no model; 2% starred) in a
+fresh SQLite file, 80% of them in conversations last updated 31 to 400 days before `now` (the rest
+within the last 30), old and recent ones interleaved as they arrive in a real store. Reported: the file size after VACUUM,
 then `compact(now=...)` (the summarizer embeds with a fake embedder: this is memory's own cost) and
 the file size after VACUUM, the compaction's messages/s (archived messages over wall time), then
 the restore of every archived conversation in messages/s and the file size once all are back.
@@ -64,10 +65,21 @@ def _vacuumed_size(url: str, path: Path) -> int:
     return path.stat().st_size
 
 
+def _demo_lengths() -> list[int]:
+    """How many messages each conversation of the demo corpus has."""
+    data = json.loads((ROOT / "demo" / "conversations.json").read_text())
+    return [
+        sum(1 for node in c["mapping"].values() if (node.get("message") or {}).get("content")) for c in data
+    ]
+
+
 def size(messages: int) -> dict[str, Any]:
     rng = np.random.default_rng(18)
-    per = 20
-    conversations = messages // per
+    lengths: list[int] = []
+    demo = _demo_lengths()
+    while sum(lengths) < messages:
+        lengths.append(min(int(rng.choice(demo)), messages - sum(lengths)))
+    conversations = len(lengths)
     tmp = Path(tempfile.mkdtemp())
     path = tmp / "tiers.db"
     url = f"sqlite:///{path}"
@@ -78,7 +90,8 @@ def size(messages: int) -> dict[str, Any]:
             for start in range(0, conversations, 250):
                 batch = []
                 for c in range(start, min(conversations, start + 250)):
-                    old = c < conversations * 0.8
+                    per = lengths[c]
+                    old = rng.random() < 0.8
                     age = rng.uniform(31, 400) if old else rng.uniform(0, 29)
                     when = NOW - timedelta(days=float(age))
                     texts = [
@@ -91,6 +104,7 @@ def size(messages: int) -> dict[str, Any]:
                         {
                             "title": f"conversation {c}",
                             "created_at": when,
+                            "metadata": {"is_starred": True} if rng.random() < 0.02 else {},
                             "messages": [
                                 {"role": ("user", "assistant")[i % 2], "content": t, "created_at": when}
                                 for i, t in enumerate(texts)
@@ -107,6 +121,8 @@ def size(messages: int) -> dict[str, Any]:
             report = manager.compact(now=NOW)
             compact_s = time.perf_counter() - started
             archived = [c.id for c in manager.list_conversations(limit=conversations) if c.tier != "full"]
+            with manager.engine.connect() as connection:
+                left = connection.exec_driver_sql("SELECT count(*) FROM messages").scalar_one()
         after = _vacuumed_size(url, path)
         archive_bytes = sum(p.stat().st_size for p in Path(f"{path}.archive").rglob("*") if p.is_file())
         with MemoryManager(url, embedder=FakeEmbedder(dims)) as manager:
@@ -119,7 +135,9 @@ def size(messages: int) -> dict[str, Any]:
         shutil.rmtree(tmp, ignore_errors=True)
     result = {
         "messages": messages,
+        "conversations": conversations,
         "archived_messages": report.messages_archived,
+        "messages_left_after_compact": left,
         "moved": report.moved,
         "bytes_before": before,
         "bytes_after_compact_vacuum": after,

@@ -115,11 +115,15 @@ def test_conversations_age_through_the_tiers_and_search_still_finds_them(
         assert conversation.tier == "key_points" and conversation.summary and not conversation.pinned
         assert "sourdough" in (conversation.topics or "")
         kinds = _kinds(store, c)
-        key_points = ExtractiveSummarizer(store.embedder).summarize(before_messages[c]).key_points
-        assert kinds == ["key_point"] * len(key_points) + ["summary", "topics"] and key_points
+        digest = ExtractiveSummarizer(store.embedder).summarize(before_messages[c])
+        # The summary's own sentences are not repeated as key points; its row ends with the topics.
+        key_points = [point for point in digest.key_points if point not in digest.summary]
+        assert kinds == ["key_point"] * len(key_points) + ["summary"] and key_points
         assert sorted(
             m.content for m in store.get_messages(c) if m.meta["memory_tier"] == "key_point"
         ) == sorted(key_points)
+        (summary,) = (m.content for m in store.get_messages(c) if m.meta["memory_tier"] == "summary")
+        assert summary == f"{digest.summary}\nbread {old.index(c)} — topics: {conversation.topics}"
         assert all(m.role == "system" for m in store.get_messages(c))
         path = archive_path(archive_dir, c, 2025, 3)
         record = read_archive(path, expected=_row(store, c).archive_checksum)
@@ -138,9 +142,13 @@ def test_conversations_age_through_the_tiers_and_search_still_finds_them(
     assert report.moved == {"key_points": 0, "summary": 3, "metadata": 0}
     assert (report.conversations_archived, report.messages_archived) == (1, 6)  # the fresh one left full
     assert {k: v for k, v in _files(archive_dir).items() if k in files} == files
-    assert _kinds(store, old[0]) == ["summary", "topics"]
+    assert _kinds(store, old[0]) == ["summary"]
     store.compact(now=THEN + timedelta(days=400))
     assert _kinds(store, old[0]) == ["topics"] and store.get_conversation(old[0]).tier == "metadata"
+    (line,) = store.get_messages(old[0])
+    assert line.content == f"bread 0 — topics: {store.get_conversation(old[0]).topics}"
+    assert line.created_at == before[old[0]][-1][4]  # the time of the conversation's last message
+    assert _vectors(store, [line.id])  # embedded, so search finds it by meaning too
     assert [hit.tier for hit in store.search("bread 0", k=1, mode="text")] == ["metadata"]
     assert all(_row(store, c).updated_at == updated[c] for c in updated)
     assert store.check().ok and integrity_ok(store.engine)

@@ -9,15 +9,18 @@ store's own triggers and cascades), inserts the stand-ins and records the tier, 
 importance and the archive's checksum. `updated_at` never changes: ages are measured from it.
 
 The stand-ins are ordinary messages of role "system" whose metadata holds `memory_tier` (a key
-refused in messages from outside): "summary" (the digest's summary), "key_point" (one per key point)
-and "topics" (the title and the conversation's most used words). Search and recall find them
-through the usual paths, and each hit says its conversation's tier. A tier keeps:
+refused in messages from outside): "summary" (the digest's summary, then the conversation's title and
+most used words), "key_point" (one per key point the summary does not already hold) and "topics"
+(the title and most used words alone). Search and recall find them through the usual paths, and each
+hit says its conversation's tier. A tier keeps:
 
-    key_points   summary + key points + topics
-    summary      summary + topics
-    metadata     topics (and the row: title, times, summary, topics)
+    key_points   summary (with title and topics) + key points
+    summary      summary (with title and topics)
+    metadata     title and topics (and the row: title, times, summary, topics)
 
-Moving further down deletes stand-ins only (the archive already holds the original).
+A conversation without a summary gets the title-and-topics row instead. Moving further down deletes
+stand-ins (the archive already holds the original); one that loses its summary row gets a
+title-and-topics row in the same transaction.
 
 Crash safety: an archive file is whole before the transaction that refers to it commits, so a
 process killed at any moment leaves every conversation either whole in the database (its tier still
@@ -522,17 +525,58 @@ def _record(
 def _stand_ins(
     target: Tier, title: str | None, digest: Digest, topics: str, when: datetime
 ) -> list[MessageDraft]:
+    """One row for the summary with the title and topics (or, without a summary, or in the metadata
+    tier, for the title and topics alone), and in the key-points tier one per key point that the
+    summary does not already hold."""
     kinds = KINDS[target]
+    line = _topics_line(title, topics)
+    summary = digest.summary.strip()
     texts: list[tuple[str, str]] = []
-    if "summary" in kinds and digest.summary:
-        texts.append(("summary", digest.summary))
-    if "key_point" in kinds:
-        texts += [("key_point", point) for point in digest.key_points if point]
-    if "topics" in kinds and (line := _topics_line(title, topics)):
+    if "summary" in kinds and summary:
+        texts.append(("summary", "\n".join(part for part in (summary, line) if part)))
+    elif line:
         texts.append(("topics", line))
-    return [
-        MessageDraft(STAND_IN_ROLE, text, {TIER_KEY: kind}, when, content_hash(text)) for kind, text in texts
-    ]
+    if "key_point" in kinds:
+        texts += [("key_point", point) for point in digest.key_points if point and point not in summary]
+    return [_draft(kind, text, when) for kind, text in texts]
+
+
+class _TopicLine(NamedTuple):
+    draft: MessageDraft
+    owner: Owner
+
+
+def _topic_lines(connection: sa.Connection, owner: Owner, moves: list[_Move]) -> dict[int, _TopicLine]:
+    """The title-and-topics row of each conversation that moves to a tier without a summary and has
+    none yet (its summary row held its title and topics), by conversation id."""
+    leaving = [move.conversation_id for move in moves if "summary" not in KINDS[move.target]]
+    stand_ins = stand_in_ids(connection, leaving)
+    summary_rows = {
+        conversation_id: next(message_id for message_id, kind in found if kind == "summary")
+        for conversation_id, found in stand_ins.items()
+        if any(kind == "summary" for _, kind in found) and all(kind != "topics" for _, kind in found)
+    }
+    if not summary_rows:
+        return {}
+    c, m = _CONVERSATIONS.c, _MESSAGES.c
+    rows = connection.execute(
+        sa.select(c.id, c.title, c.topics, c.user_id, c.agent_id, m.created_at)
+        .join_from(_CONVERSATIONS, _MESSAGES, m.conversation_id == c.id)
+        .where(m.id.in_(list(summary_rows.values())), *owner.conversation_clauses(c))
+        .order_by(c.id)
+    )
+    return {
+        row.id: _TopicLine(
+            _draft("topics", _topics_line(row.title, row.topics or ""), row.created_at),
+            Owner(row.user_id, row.agent_id),
+        )
+        for row in rows
+        if _topics_line(row.title, row.topics or "")
+    }
+
+
+def _draft(kind: str, text: str, when: datetime) -> MessageDraft:
+    return MessageDraft(STAND_IN_ROLE, text, {TIER_KEY: kind}, when, content_hash(text))
 
 
 def _topics_line(title: str | None, topics: str) -> str:
@@ -551,11 +595,21 @@ def _update(conversation_id: int) -> sa.Update:
 
 def _move_down(tiering: Tiering, owner: Owner, moves: list[_Move], totals: Counter[str]) -> None:
     """Archived conversations to a colder tier: their stand-ins the new tier does not keep are
-    deleted, in one write transaction; one that changed since it was planned is skipped."""
+    deleted, and one that loses its summary row (which holds its title and topics) gets a row of
+    its title and topics, embedded before the write transaction; one that changed since it was
+    planned is skipped."""
+    ids = [move.conversation_id for move in moves]
+    with tiering.transactions.reading() as work:
+        space = tiering.active(work)
+        topic_lines = _topic_lines(work.connection(), owner, moves)
+    texts = [line.draft.content for line in topic_lines.values()]
+    matrix = tiering.embed(texts) if texts else None
     with tiering.transactions.writing() as work:
+        if tiering.active(work).id != space.id:  # reindexed meanwhile: the next run redoes them
+            totals["skipped"] += len(moves)
+            return
         connection = work.connection()
         c = _CONVERSATIONS.c
-        ids = [move.conversation_id for move in moves]
         current = {
             row.id: row
             for row in connection.execute(
@@ -578,6 +632,16 @@ def _move_down(tiering: Tiering, owner: Owner, moves: list[_Move], totals: Count
             for message_id, kind in stand_ins.get(move.conversation_id, [])
             if kind not in KINDS[move.target]
         ]
+        if matrix is not None:
+            ready_ids = {move.conversation_id for move in ready}
+            rows = [n for n, conversation_id in enumerate(topic_lines) if conversation_id in ready_ids]
+            batches = [
+                MessageBatch(conversation_id, [line.draft], utcnow(), line.owner)
+                for conversation_id, line in topic_lines.items()
+                if conversation_id in ready_ids
+            ]
+            if batches:
+                write_messages(work, space, batches, Matrix(matrix[np.array(rows, dtype=np.int64)]))
         for start in range(0, len(doomed), _CHUNK):
             connection.execute(sa.delete(_MESSAGES).where(_MESSAGES.c.id.in_(doomed[start : start + _CHUNK])))
         for move in ready:

@@ -523,3 +523,50 @@ def _ranking(hits: list[memory.SearchHit]) -> list[tuple[float, frozenset[int]]]
 def _vec0_chunks(manager: MemoryManager) -> int:
     with manager.engine.connect() as connection:
         return int(connection.exec_driver_sql("SELECT count(*) FROM message_vectors_1_chunks").scalar_one())
+
+
+def test_archive_files_that_refer_to_nothing_are_swept_once_they_are_old(
+    store: MemoryManager, archive_dir: Path
+) -> None:
+    import os
+
+    from memory.lifecycle.compact import STALE_AFTER
+
+    alice = store.scoped("alice")
+    archived, (full,), (alices,) = (
+        _fill(store, 2),
+        _fill(store, 1, created=THEN + timedelta(days=80)),
+        _fill(alice, 1, created=THEN + timedelta(days=80)),
+    )
+    store.compact(now=THEN + timedelta(days=40))
+    kept = _files(archive_dir)
+    assert len(kept) == 2
+    # What crashes leave: a compaction's file whose transaction never committed (conversation still
+    # in full), its temporary, the file of a conversation deleted since, and the same, but young.
+    some = archive_dir / next(iter(kept))
+    left = {
+        "full": archive_path(archive_dir, full, 2025, 5),
+        "temporary": archive_path(archive_dir, full, 2025, 5).with_name(f".{full}.json.gz.x1y2"),
+        "alices": archive_path(archive_dir, alices, 2025, 5),
+        "gone": archive_path(archive_dir, 999_999, 2024, 1),
+        "young": archive_path(archive_dir, 999_998, 2024, 1),
+    }
+    for path in left.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(some.read_bytes())
+    unrelated = archive_dir / "2024" / "01" / "notes.txt"
+    unrelated.write_text("not ours")
+    old = time.time() - STALE_AFTER - 60
+    for path in [*left.values(), unrelated, *(archive_dir / name for name in kept)]:
+        if path != left["young"]:
+            os.utime(path, (old, old))
+
+    # A scope sweeps only its own conversations' files, and never those of a deleted conversation.
+    assert alice.compact(now=THEN + timedelta(days=41)).stale_files_removed == 1
+    assert not left["alices"].exists() and left["gone"].exists()
+    report = store.compact(now=THEN + timedelta(days=41))
+    assert report.stale_files_removed == 3
+    assert {name for name, path in left.items() if path.exists()} == {"young"}
+    assert unrelated.exists()
+    assert {name: data for name, data in _files(archive_dir).items() if name in kept} == kept
+    assert all(store.restore(c) == 6 for c in archived)  # the archives that rows refer to are whole

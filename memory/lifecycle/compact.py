@@ -32,6 +32,7 @@ next run writes them again (they are never referred to).
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +49,13 @@ from memory.conversations import MessageBatch
 from memory.digests import content_hash
 from memory.errors import ValidationError
 from memory.ingest import Embed, write_messages
-from memory.lifecycle.archive import archive_path, encode_vector, remove_archive, write_archive
+from memory.lifecycle.archive import (
+    archive_files,
+    archive_path,
+    encode_vector,
+    remove_archive,
+    write_archives,
+)
 from memory.lifecycle.retention import TIERS, RetentionPolicy, Tier, is_marked
 from memory.lifecycle.summarize import Digest, Summarizer
 from memory.models import Conversation, EmbeddingSpace, Message, utcnow
@@ -76,6 +83,9 @@ KINDS: Final[dict[str, frozenset[str]]] = {
 #: Conversations are archived in batches of about this many messages: one read, one model call
 #: for the stand-ins and one write transaction per batch (each conversation in it all or nothing).
 _BATCH_MESSAGES: Final = 2000
+#: An archive file no row refers to is deleted once it is this many seconds old (younger ones may
+#: belong to a compaction still running in another process).
+STALE_AFTER: Final = 3600.0
 _BATCH_CONVERSATIONS: Final = 200
 _CHUNK: Final = 5000
 _TOPICS: Final = 8
@@ -106,7 +116,8 @@ class CompactionReport:
     how many this run moved into each tier; `conversations_archived` and `messages_archived`: the
     conversations that left `full` and their messages, now in archive files; `skipped`:
     conversations that changed while being compacted (left as they were: the next run takes them);
-    `archive_bytes`: the size of the archive files written."""
+    `archive_bytes`: the size of the archive files written; `stale_files_removed`: archive files
+    that referred to nothing (left by a crash, see `STALE_AFTER`) and were deleted."""
 
     tiers: dict[str, int] = field(default_factory=lambda: _zeros(TIERS))
     moved: dict[str, int] = field(default_factory=lambda: _zeros(TIERS[1:]))
@@ -115,6 +126,7 @@ class CompactionReport:
     skipped: int = 0
     archive_bytes: int = 0
     dry_run: bool = False
+    stale_files_removed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +216,8 @@ def compact(
         _move_down(tiering, owner, colder[start : start + _CHUNK], totals)
     if totals["conversations"] or any(totals[f"moved:{tier}"] for tier in TIERS):
         _tidy(tiering)
+    if tiering.archive_dir is not None:
+        totals["stale"] = _sweep(tiering, owner)
     with tiering.transactions.reading() as work:
         tiers = _tier_counts(work.connection(), owner)
     for tier in moved:
@@ -215,6 +229,7 @@ def compact(
         messages_archived=totals["messages"],
         skipped=totals["skipped"],
         archive_bytes=totals["bytes"],
+        stale_files_removed=totals["stale"],
     )
 
 
@@ -226,6 +241,52 @@ def _tidy(tiering: Tiering) -> None:
         for space in SpaceRepository(work).all():
             VectorRepository(work, space).repack()
         fulltext.optimize(work.connection())
+
+
+def _sweep(tiering: Tiering, owner: Owner) -> int:
+    """Delete the archive files older than `STALE_AFTER` that no row refers to: those of a
+    conversation in full (written by a compaction a crash cut short, or left by a restore) and, for
+    an unrestricted caller, of a conversation that no longer exists. Files of archived conversations
+    are never touched, whatever they hold."""
+    files = archive_files(tiering.directory)
+    cutoff = time.time() - STALE_AFTER
+    old = {
+        conversation_id: stale
+        for conversation_id, paths in files.items()
+        if (stale := [path for path in paths if _modified(path) < cutoff])
+    }
+    if not old:
+        return 0
+    c = _CONVERSATIONS.c
+    ids = list(old)
+    with tiering.transactions.reading() as work:
+        connection = work.connection()
+        tiers: dict[int, str] = {}
+        visible: set[int] = set()
+        for start in range(0, len(ids), _CHUNK):
+            part = ids[start : start + _CHUNK]
+            for conversation_id, tier in connection.execute(sa.select(c.id, c.tier).where(c.id.in_(part))):
+                tiers[conversation_id] = tier
+            visible.update(
+                connection.execute(
+                    sa.select(c.id).where(c.id.in_(part), *owner.conversation_clauses(c))
+                ).scalars()
+            )
+    removed = 0
+    for conversation_id, paths in old.items():
+        tier = tiers.get(conversation_id)
+        if (tier is None and not owner.restricts) or (tier == "full" and conversation_id in visible):
+            for path in paths:
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return float("inf")
 
 
 def _zeros(tiers: Sequence[str]) -> dict[str, int]:
@@ -354,6 +415,7 @@ def _archive_batch(
         messages = _messages(connection, list(rows))
         vectors = VectorRepository(work, space).fetch([m.id for ms in messages.values() for m in ms])
     archived: list[_Archived] = []
+    records: list[tuple[Path, dict[str, Any]]] = []
     for move in batch:
         row = rows.get(move.conversation_id)
         if row is None or row.tier != "full" or row.pinned or row.updated_at != move.updated_at:
@@ -362,10 +424,8 @@ def _archive_batch(
         own = messages.get(move.conversation_id, [])
         version = _Version(row.tier, row.pinned, row.updated_at, tuple(m.id for m in own))
         digest = summarizer.summarize(own)
-        record = _record(row, own, vectors, space)
         path = archive_path(tiering.directory, row.id, row.created_at.year, row.created_at.month)
-        checksum = write_archive(path, record)
-        totals["bytes"] += path.stat().st_size
+        records.append((path, _record(row, own, vectors, space)))
         topics = topics_of(own)
         when = own[-1].created_at if own else row.created_at
         stand_ins = _stand_ins(move.target, row.title, digest, topics, when)
@@ -378,12 +438,15 @@ def _archive_batch(
                 digest.summary,
                 topics,
                 move.importance,
-                checksum,
+                "",  # once written
                 path,
                 stand_ins,
                 conversation_owner,
             )
         )
+    for item, checksum in zip(archived, write_archives(records), strict=True):
+        item.checksum = checksum
+        totals["bytes"] += item.path.stat().st_size
     texts = [draft.content for item in archived for draft in item.stand_ins]
     matrix = tiering.embed(texts) if texts else None
     kept: list[_Archived] = []

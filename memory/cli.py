@@ -227,8 +227,8 @@ def _parser() -> argparse.ArgumentParser:
     pin.add_argument("id", type=_POSITIVE)
     pin.add_argument("--unpin", action="store_true")
     pin.set_defaults(handler=_pin)
-    restore = commands.add("restore", help="bring an archived conversation back in full")
-    restore.add_argument("id", type=_POSITIVE)
+    restore = commands.add("restore", help="bring archived conversations back in full")
+    restore.add_argument("ids", type=_POSITIVE, nargs="+", metavar="ID")
     _archive_option(restore)
     restore.set_defaults(handler=_restore)
     backup = commands.add(
@@ -615,7 +615,9 @@ def _reindex(args: argparse.Namespace) -> int:
 
 def _compact(args: argparse.Namespace) -> int:
     with _Store(args, writes=not args.dry_run) as store:
-        report = store.memory.compact(dry_run=args.dry_run)
+        bar = _ProgressBar(sys.stderr, label="compacting")
+        report = store.memory.compact(dry_run=args.dry_run, progress=bar.update)
+        bar.close()
     if args.json:
         print(json.dumps(dataclasses.asdict(report)))
         return 0
@@ -640,12 +642,30 @@ def _pin(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
+    ids = list(dict.fromkeys(args.ids))
+    counts: list[int] = []
     with _Store(args, writes=True) as store:
-        restored = store.memory.restore(args.id)
-    if restored:
-        print(f"conversation {args.id} is back in full with its {restored} messages")
-    else:
-        print(f"conversation {args.id} was in full already: nothing to restore")
+        bar = _ProgressBar(sys.stderr, label="restoring")
+        try:
+            for conversation_id in ids:  # each one all or nothing; those before a failure stay back
+                counts.append(store.memory.restore(conversation_id))
+                if len(ids) > 1:
+                    bar.update(len(counts), len(ids))
+        finally:
+            bar.close()
+            if len(ids) > 1 and len(counts) < len(ids):
+                print(f"restored {sum(1 for n in counts if n)} conversations before {ids[len(counts)]}")
+    if len(ids) == 1:
+        if counts[0]:
+            print(f"conversation {ids[0]} is back in full with its {counts[0]} messages")
+        else:
+            print(f"conversation {ids[0]} was in full already: nothing to restore")
+        return 0
+    back = [n for n in counts if n]
+    print(
+        f"{len(back)} conversations back in full with {sum(back)} messages; "
+        f"{len(counts) - len(back)} were in full already"
+    )
     return 0
 
 

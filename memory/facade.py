@@ -11,7 +11,7 @@ they make carries it to both sides of every search.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -303,13 +303,19 @@ class MemoryFacade:
     # -- memory that ages ----------------------------------------------------------------------------
 
     def compact(
-        self, policy: RetentionPolicy | None = None, *, now: datetime | None = None, dry_run: bool = False
+        self,
+        policy: RetentionPolicy | None = None,
+        *,
+        now: datetime | None = None,
+        dry_run: bool = False,
+        progress: Callable[[int, int], None] | None = None,
     ) -> CompactionReport:
         """Move conversations down the tiers by `policy` (default `RetentionPolicy()`: full for 30
         days since last updated, key points to 90, summary to 365, then metadata only; important
         ones slower), their messages kept in archive files; ages are measured at `now` (default: the
         current time). A pinned conversation stays as it is. With `dry_run`, report what would move
-        and write nothing. A scope compacts only its own conversations. See
+        and write nothing. A scope compacts only its own conversations. `progress(done, total)`, if
+        given, is called after each batch with the conversations moved so far and to move. See
         `memory.lifecycle.compact` for what each tier keeps."""
         if policy is None:
             policy = RetentionPolicy()
@@ -317,10 +323,12 @@ class MemoryFacade:
             raise ValidationError(f"policy must be a RetentionPolicy, not {type(policy).__name__}")
         now = utcnow() if now is None else validation.check_datetime(now, "now")
         dry_run = validation.check_flag(dry_run, "dry_run")
+        if progress is not None and not callable(progress):
+            raise ValidationError(f"progress must be callable, not {type(progress).__name__}")
         core = self._core
         tiering = core.tiering(needs_archive=not dry_run)
         summarizer = core.summarizer or ExtractiveSummarizer(self.embedder)
-        return compact(tiering, summarizer, self._owner, policy, now, dry_run=dry_run)
+        return compact(tiering, summarizer, self._owner, policy, now, dry_run=dry_run, progress=progress)
 
     def restore(self, conversation_id: int) -> int:
         """Bring an archived conversation back in full from its archive file: its messages exactly as

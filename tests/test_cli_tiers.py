@@ -20,7 +20,7 @@ def test_compact_pin_restore_and_backup_from_the_command_line(
 ) -> None:
     archive_dir = tmp_path / "archive"
     with MemoryManager(memory_url, embedder=FakeEmbedder(32), archive_dir=archive_dir) as manager:
-        first, second = _fill(manager, 2)
+        first, second, third = _fill(manager, 3)
         manager.compact(now=THEN + timedelta(days=40))  # the CLI's own runs use the current time
         manager.restore(second)
     db = ["--db", memory_url, "--model", "fake:32"]
@@ -29,11 +29,17 @@ def test_compact_pin_restore_and_backup_from_the_command_line(
     assert f"conversation {second} pinned (tier full)" in capsys.readouterr().out
     assert main([*db, "compact", "--dry-run", "--json", *archive]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["dry_run"] and report["moved"]["metadata"] == 1 and report["tiers"]["full"] == 1
+    assert report["dry_run"] and report["moved"]["metadata"] == 2 and report["tiers"]["full"] == 1
     assert main([*db, "compact", *archive]) == 0
-    assert "moved 0 to key_points, 0 to summary, 1 to metadata" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "moved 0 to key_points, 0 to summary, 2 to metadata" in out
+    assert "compacting [#########################] 100%" in err  # not a terminal: a line per tenth
     assert main([*db, "restore", str(first), *archive]) == 0
     assert f"conversation {first} is back in full with its 6 messages" in capsys.readouterr().out
+    assert main([*db, "restore", str(third), str(first), str(third), *archive]) == 0
+    out, err = capsys.readouterr()
+    assert "1 conversations back in full with 6 messages; 1 were in full already" in out
+    assert "restoring [#########################] 100%" in err
     assert main([*db, "restore", "999", *archive]) == 1
     assert "no conversation with id 999" in capsys.readouterr().err
     with pytest.raises(SystemExit) as usage:

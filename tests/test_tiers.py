@@ -4,6 +4,7 @@ forget make of it, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import gzip
+import itertools
 import shutil
 import threading
 import time
@@ -219,6 +220,19 @@ def test_a_restored_message_whose_id_was_taken_gets_a_new_one(store: MemoryManag
     assert store.check().ok
 
 
+def test_compaction_reports_its_progress_batch_by_batch(store: MemoryManager) -> None:
+    _fill(store, 3)
+    calls: list[tuple[int, int]] = []
+    report = store.compact(
+        now=THEN + timedelta(days=40), progress=lambda done, total: calls.append((done, total))
+    )
+    assert report.moved["key_points"] == 3 and calls[-1] == (3, 3)
+    assert all(a[0] < b[0] for a, b in itertools.pairwise(calls))
+    calls.clear()
+    store.compact(now=THEN + timedelta(days=400), progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(3, 3)]  # moving down: one transaction for all three
+
+
 def test_a_dry_run_reports_and_writes_nothing(store: MemoryManager, archive_dir: Path) -> None:
     ids = _fill(store, 2)
     before = {c: _snapshot(store, c) for c in ids}
@@ -321,6 +335,7 @@ def test_the_reserved_metadata_key_is_refused(store: MemoryManager) -> None:
         ({"policy": "30 days"}, "must be a RetentionPolicy"),
         ({"now": "2026-01-01"}, "now must be a datetime"),
         ({"dry_run": "yes"}, "dry_run must be True or False"),
+        ({"progress": 5}, "progress must be callable"),
     ],
 )
 def test_bad_compact_arguments_are_refused(

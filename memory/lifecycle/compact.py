@@ -73,6 +73,8 @@ _MESSAGE_ATTRIBUTES: Final = tuple(Message.__mapper__.get_property_by_column(c).
 #: The role and metadata key of the messages that stand for an archived conversation.
 STAND_IN_ROLE: Final = "system"
 TIER_KEY: Final = RESERVED_METADATA_KEY
+#: Called with (conversations done, conversations to do) as a compaction goes.
+Progress = Callable[[int, int], None]
 #: The kinds of stand-in each tier keeps.
 KINDS: Final[dict[str, frozenset[str]]] = {
     "full": frozenset(),
@@ -188,9 +190,11 @@ def compact(
     now: datetime,
     *,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> CompactionReport:
     """Move the conversations `owner` sees to the tier `policy` gives them at `now` (see the module's
-    docstring); with `dry_run`, only report what would move, writing nothing (no files either)."""
+    docstring); with `dry_run`, only report what would move, writing nothing (no files either).
+    `progress(done, total)` is called after each batch, counting conversations to move."""
     with tiering.transactions.reading() as work:
         tiers, moves = _plan(work.connection(), owner, policy, now)
     moved = _zeros(TIERS[1:])
@@ -209,11 +213,18 @@ def compact(
             dry_run=True,
         )
     totals = Counter[str]()
+    done = 0
     for batch in _batches(leaving_full):
         _archive_batch(tiering, summarizer, owner, batch, totals)
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(moves))
     colder = [move for move in moves if move.source != "full"]
     for start in range(0, len(colder), _CHUNK):
         _move_down(tiering, owner, colder[start : start + _CHUNK], totals)
+        done += len(colder[start : start + _CHUNK])
+        if progress is not None:
+            progress(done, len(moves))
     if totals["conversations"] or any(totals[f"moved:{tier}"] for tier in TIERS):
         _tidy(tiering)
     if tiering.archive_dir is not None:

@@ -10,6 +10,7 @@ they make carries it to both sides of every search.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -288,7 +289,8 @@ class MemoryFacade:
         """Delete everything of a user, an agent or a conversation, for good, in one transaction:
         conversations, messages, their vectors in every space, full-text entries and change-log
         entries. On SQLite the freed bytes are overwritten and the WAL checkpointed before it
-        returns, so nothing forgotten can be read back from the files. Returns what was removed.
+        returns, so nothing forgotten can be read back from the files, and the index snapshots
+        beside the file are deleted (made anew by the next search). Returns what was removed.
 
         A scope forgets within itself (with no argument: all of it); the manager needs at least one
         of the three.
@@ -298,7 +300,10 @@ class MemoryFacade:
             conversation_id = validation.check_id(conversation_id, "conversation_id")
         elif owner is not None and not owner.restricts:
             raise ValidationError("forget needs a user_id, an agent_id or a conversation_id")
-        return forget(self._core.transactions, owner, conversation_id, self._core.archive_dir)
+        report = forget(self._core.transactions, owner, conversation_id, self._core.archive_dir)
+        if report.messages:  # index snapshots hold the vectors too: they go, and are made anew
+            report = dataclasses.replace(report, index_snapshots=self._core.indexes.drop_snapshots())
+        return report
 
     # -- memory that ages ----------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from memory.sessions import Transactions
 from memory.spaces import SpaceInfo, SpaceRepository, open_space
 from memory.validation import DEFAULT_MAX_CONTENT_BYTES
 from memory.vectors.indexes import IndexCache, IndexChoice, check_index_choice
+from memory.vectors.snapshot import snapshot_dir_of
 
 
 class MemoryManager(MemoryFacade):
@@ -65,8 +66,10 @@ class MemoryManager(MemoryFacade):
         model_runs: int = 1,
         archive_dir: str | os.PathLike[str] | None = None,
         summarizer: Summarizer | None = None,
+        index_snapshots: bool = True,
     ) -> None:
         index_choice = check_index_choice(vector_index)
+        index_snapshots = validation.check_flag(index_snapshots, "index_snapshots")
         archives = None if archive_dir is None else _archive_dir(archive_dir)
         if summarizer is not None and not isinstance(summarizer, Summarizer):
             raise ValidationError(f"summarizer must have a summarize(messages) method, not {summarizer!r}")
@@ -82,7 +85,9 @@ class MemoryManager(MemoryFacade):
             engine = url
         else:
             engine = create_engine(url, schema=schema)
-        indexes = IndexCache(index_choice, engine.dialect.name)
+        database = sqlite_file(engine.url)
+        snapshots = snapshot_dir_of(database) if database is not None and index_snapshots else None
+        indexes = IndexCache(index_choice, engine.dialect.name, snapshot_dir=snapshots)
         transactions = Transactions(engine)
         self._owner = EVERYONE
         try:
@@ -97,7 +102,7 @@ class MemoryManager(MemoryFacade):
                 engine.dispose()
             raise
         pipeline = Pipeline(embedder, transactions.peeking, threading.BoundedSemaphore(model_runs))
-        if archives is None and (database := sqlite_file(engine.url)) is not None:
+        if archives is None and database is not None:
             archives = archive_dir_of(database)
         self._core = Core(
             engine,

@@ -59,6 +59,8 @@ class ForgetReport:
     erased: bool = False
     #: Archive files deleted (`memory.lifecycle.compact`), temporaries of interrupted writes included.
     archive_files: int = 0
+    #: Index snapshot files deleted (`memory.vectors.snapshot`).
+    index_snapshots: int = 0
 
 
 def forget(

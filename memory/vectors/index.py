@@ -6,6 +6,12 @@ chunk by chunk from vec0's storage, and before every search replays the log entr
 snapshot the caller sees. When it cannot (the caller's own transaction has written, or another
 thread moved the index past the caller's snapshot) it says so and the caller uses vec0 itself.
 
+A snapshot of the index (`memory.vectors.snapshot`), when the store has a directory for them, saves
+the first build for every later process: a new index maps the snapshot, checks it against the
+database (its space, the log entry it reflects, a sample of its rows against vec0's), and replays
+the log from there. Mapped rows are shared by every process through the page cache. A snapshot
+that fails a check is ignored (and replaced once the index is built from the tables).
+
 Two modes:
 - "exact": float32 vectors in RAM, scanned with BLAS; the same neighbours as an exact cosine scan.
 - "binary": sign-bit codes (dims/8 bytes a vector) scanned by Hamming distance in threads; the best
@@ -20,6 +26,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -31,6 +38,7 @@ from memory.filters import SearchFilter
 from memory.identifiers import vector_table_name
 from memory.transactions import has_written
 from memory.vectors import vec0_chunks
+from memory.vectors.snapshot import Snapshot, SnapshotKey, read_snapshot, snapshot_path, write_snapshot
 
 IndexMode = Literal["exact", "binary"]
 INDEX_MODES: Final = ("exact", "binary")
@@ -45,6 +53,13 @@ _CHANGES: Final = (
 )
 _CHANGED_IDS: Final = "SELECT coalesce(sum(run_length), 0) FROM vector_changes WHERE space_id = ? AND seq > ?"
 _OLDEST_SEQ: Final = "SELECT min(seq) FROM vector_changes WHERE space_id = ?"
+_CHANGE_AT: Final = (
+    "SELECT seq, message_id, op, run_length FROM vector_changes WHERE space_id = ? AND seq = ?"
+)
+#: Rows of a snapshot compared with vec0's before it is used.
+_SAMPLE_ROWS: Final = 16
+#: A snapshot is written again once this share of its rows changed since (and at least a block).
+_RESNAPSHOT_SHARE: Final = 0.1
 
 
 @dataclass(slots=True)
@@ -67,7 +82,13 @@ class VectorIndex:
     """A process-local mirror of one space's vectors for fast exact or quantized search."""
 
     def __init__(
-        self, space_id: int, dimensions: int, *, mode: IndexMode = "exact", rescore: int = 80
+        self,
+        space_id: int,
+        dimensions: int,
+        *,
+        mode: IndexMode = "exact",
+        rescore: int = 80,
+        snapshot: tuple[Path, SnapshotKey] | None = None,
     ) -> None:
         if mode not in INDEX_MODES:
             raise ValidationError(f"mode must be one of {INDEX_MODES}, not {mode!r}")
@@ -85,6 +106,10 @@ class VectorIndex:
         self._seq: int | None = None  # log position the index reflects; None: not built
         self._size = 0
         self._pool: ThreadPoolExecutor | None = None
+        # Where this index's snapshot lives and what it must match; the one mapped, and its inode.
+        self._snapshot = None if snapshot is None else (snapshot_path(snapshot[0], snapshot[1]), snapshot[1])
+        self._mapped: tuple[Snapshot, int] | None = None
+        self._snapshot_seq = 0  # the log position of the snapshot last mapped or written
 
     def __len__(self) -> int:
         return self._size
@@ -113,15 +138,158 @@ class VectorIndex:
         """Bring the index to the log position visible in `connection`'s snapshot; False if it is
         already past it (another thread synced with a newer snapshot)."""
         latest = connection.exec_driver_sql(_LATEST_SEQ, (self.space_id,)).scalar_one_or_none() or 0
+        if self._mapped is not None and not self._still_on_disk(self._mapped):
+            self._forget_rows()  # the snapshot was replaced or deleted (forget): let go of its file
         if self._seq is not None and latest == self._seq:
             return True
         if self._seq is not None and latest < self._seq:
             return False
+        if self._seq is None:
+            self._adopt(connection, latest)
         if self._seq is None or self._log_gap(connection) or self._changed_ids(connection) > _MAX_REPLAY:
             self._rebuild(connection, latest)
+            self._save(connection)
         else:
             self._replay(connection)
+            if self._snapshot is not None and self._changed_since_snapshot(connection) > max(
+                _BLOCK_ROWS // 4, _RESNAPSHOT_SHARE * self._size
+            ):
+                self._save(connection)
         return True
+
+    def _forget_rows(self) -> None:
+        self._blocks, self._size, self._seq, self._mapped = [], 0, None, None
+
+    # -- snapshots --------------------------------------------------------------------------------
+
+    def _adopt(self, connection: Connection, latest: int) -> None:
+        """Map this index's snapshot if it checks out against the database as `connection` sees it."""
+        if self._snapshot is None:
+            return
+        path, key = self._snapshot
+        snapshot = read_snapshot(path, key)
+        if snapshot is None or snapshot.seq > latest or not self._matches(connection, snapshot):
+            return
+        self._map(snapshot)
+
+    def _matches(self, connection: Connection, snapshot: Snapshot) -> bool:
+        """Whether the snapshot is of this store: the log entry it reflects is the one in the log,
+        no entry after it is gone, and a sample of its rows is what vec0 holds (rows deleted since
+        left out)."""
+        if snapshot.last_change is not None:
+            row = connection.exec_driver_sql(_CHANGE_AT, (self.space_id, snapshot.seq)).first()
+            if row is None or _change(row) != snapshot.last_change:
+                return False
+        oldest = connection.exec_driver_sql(_OLDEST_SEQ, (self.space_id,)).scalar_one_or_none()
+        if oldest is not None and oldest > snapshot.seq + 1:
+            return False
+        if snapshot.rows == 0:
+            return True
+        columns = snapshot.columns
+        picks = np.unique(np.linspace(0, snapshot.rows - 1, _SAMPLE_ROWS).astype(np.int64))
+        ids = columns["ids"][picks]
+        stored = vec0_chunks.read_rows(connection, self._table, self.dimensions, ids.tolist(), bits=False)
+        if len(stored.ids) == 0 or stored.vectors is None:
+            return False
+        where = {int(message_id): n for n, message_id in enumerate(stored.ids.tolist())}
+        for pick, message_id in zip(picks.tolist(), ids.tolist(), strict=True):
+            n = where.get(int(message_id))
+            if n is None:
+                continue
+            vector = stored.vectors[n]
+            norm = np.linalg.norm(vector)
+            unit = vector / norm if norm > 0 else vector
+            same = (
+                np.allclose(columns["vectors"][pick], unit, rtol=1e-6, atol=1e-7)
+                and columns["conversation_ids"][pick] == stored.conversation_ids[n]
+                and columns["role_codes"][pick] == stored.role_codes[n]
+                and columns["created_us"][pick] == stored.created_us[n]
+                and columns["user_keys"][pick] == stored.user_keys[n]
+                and columns["agent_keys"][pick] == stored.agent_keys[n]
+            )
+            if not same:
+                return False
+        return True
+
+    def _map(self, snapshot: Snapshot) -> None:
+        """Serve the snapshot's rows: read-only block views of the mapping, a writable `alive`."""
+        columns, blocks = snapshot.columns, []
+        for start in range(0, snapshot.rows, _BLOCK_ROWS):
+            part = slice(start, min(start + _BLOCK_ROWS, snapshot.rows))
+            n = part.stop - part.start
+            blocks.append(
+                _Block(
+                    ids=columns["ids"][part],
+                    conversation_ids=columns["conversation_ids"][part],
+                    role_codes=columns["role_codes"][part],
+                    created_us=columns["created_us"][part],
+                    user_keys=columns["user_keys"][part],
+                    agent_keys=columns["agent_keys"][part],
+                    alive=np.ones(n, dtype=bool),
+                    vectors=columns["vectors"][part],
+                    words=[words[part] for words in snapshot.words],
+                    n=n,
+                )
+            )
+        self._blocks, self._size, self._seq = blocks, snapshot.rows, snapshot.seq
+        self._mapped = (snapshot, snapshot.path.stat().st_ino)
+        self._snapshot_seq = snapshot.seq
+
+    def _still_on_disk(self, mapped: tuple[Snapshot, int]) -> bool:
+        try:
+            return mapped[0].path.stat().st_ino == mapped[1]
+        except FileNotFoundError:
+            return False
+
+    def _changed_since_snapshot(self, connection: Connection) -> int:
+        return int(connection.exec_driver_sql(_CHANGED_IDS, (self.space_id, self._snapshot_seq)).scalar_one())
+
+    def _save(self, connection: Connection) -> None:
+        """Write the index's live rows as its snapshot, then serve them from the mapping (one copy,
+        shared with every other process that maps it). A failure to write only costs the next
+        process a build."""
+        if self._snapshot is None or self._seq is None:
+            return
+        path, key = self._snapshot
+        change = (
+            connection.exec_driver_sql(_CHANGE_AT, (self.space_id, self._seq)).first() if self._seq else None
+        )
+        last_change = (
+            None if change is None else (int(change[0]), int(change[1]), str(change[2]), int(change[3]))
+        )
+        keeps = [block.alive[: block.n] for block in self._blocks]
+        whole = [bool(keep.all()) for keep in keeps]
+
+        def pieces(get: Any) -> list[npt.NDArray[Any]]:
+            return [
+                get(block)[: block.n] if all_alive else get(block)[: block.n][keep]
+                for block, keep, all_alive in zip(self._blocks, keeps, whole, strict=True)
+            ]
+
+        try:
+            write_snapshot(
+                path,
+                key,
+                seq=self._seq,
+                last_change=last_change,
+                columns={
+                    "ids": pieces(lambda b: b.ids),
+                    "conversation_ids": pieces(lambda b: b.conversation_ids),
+                    "role_codes": pieces(lambda b: b.role_codes),
+                    "created_us": pieces(lambda b: b.created_us),
+                    "user_keys": pieces(lambda b: b.user_keys),
+                    "agent_keys": pieces(lambda b: b.agent_keys),
+                    "vectors": pieces(lambda b: b.vectors),
+                },
+                words=[pieces(lambda b, w=w: b.words[w]) for w in range(len(self._blocks[0].words))]
+                if self._blocks
+                else [],
+            )
+        except OSError:
+            return
+        snapshot = read_snapshot(path, key)
+        if snapshot is not None and snapshot.seq == self._seq:
+            self._map(snapshot)
 
     def _changed_ids(self, connection: Connection) -> int:
         return int(connection.exec_driver_sql(_CHANGED_IDS, (self.space_id, self._seq)).scalar_one())
@@ -131,7 +299,7 @@ class VectorIndex:
         return oldest is not None and self._seq is not None and oldest > self._seq + 1
 
     def _rebuild(self, connection: Connection, latest: int) -> None:
-        self._blocks, self._size = [], 0
+        self._forget_rows()
         chunks = vec0_chunks.read_chunks(
             connection,
             self._table,
@@ -181,7 +349,7 @@ class VectorIndex:
         ids, vectors, bits = rows.ids, rows.vectors, rows.bits
         start = 0
         while start < len(ids):
-            if not self._blocks or self._blocks[-1].n == _BLOCK_ROWS:
+            if not self._blocks or self._blocks[-1].n == len(self._blocks[-1].ids):  # full, or mapped
                 self._blocks.append(self._new_block())
             block = self._blocks[-1]
             take = min(_BLOCK_ROWS - block.n, len(ids) - start)
@@ -354,6 +522,11 @@ class VectorIndex:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
         return self._pool
+
+
+def _change(row: Any) -> tuple[int, int, str, int]:
+    """A log entry as (seq, message id, op, run length)."""
+    return int(row[0]), int(row[1]), str(row[2]), int(row[3])
 
 
 def _dot(matrix: npt.NDArray[np.float32], unit: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final, Literal
 
 from memory.errors import ValidationError
 from memory.models import EmbeddingSpace
 from memory.vectors.index import INDEX_MODES, IndexMode, VectorIndex
+from memory.vectors.snapshot import SnapshotKey, remove_snapshots
 
 #: `MemoryManager(vector_index=...)`: the modes, and the backend each needs (None: either).
 IndexChoice = IndexMode | Literal["hnsw"] | None
@@ -25,7 +27,7 @@ class IndexCache:
     """The in-memory index of the active space, built on first use and replaced when the active
     space changes; none on PostgreSQL (the server searches) or with `vector_index=None`."""
 
-    def __init__(self, choice: IndexChoice, dialect: str) -> None:
+    def __init__(self, choice: IndexChoice, dialect: str, *, snapshot_dir: Path | None = None) -> None:
         backend = _BACKENDS.get(choice) if choice is not None else None
         if backend is not None and backend != dialect:
             raise ValidationError(
@@ -36,6 +38,7 @@ class IndexCache:
         if dialect == "sqlite" and choice in INDEX_MODES:
             self._mode = "binary" if choice == "binary" else "exact"
         self._index: VectorIndex | None = None
+        self._snapshot_dir = snapshot_dir
 
     @property
     def approximate(self) -> bool:
@@ -47,12 +50,23 @@ class IndexCache:
             return None
         if self._index is None or self._index.space_id != space.id:
             self.close()
-            self._index = VectorIndex(space.id, space.dimensions, mode=self._mode)
+            key = SnapshotKey(
+                space.id, space.dimensions, self._mode, space.created_at.isoformat(), space.fingerprint
+            )
+            snapshot = None if self._snapshot_dir is None else (self._snapshot_dir, key)
+            self._index = VectorIndex(space.id, space.dimensions, mode=self._mode, snapshot=snapshot)
         return self._index
 
     def get(self, space_id: int) -> VectorIndex | None:
         """The index built for `space_id`, if any."""
         return self._index if self._index is not None and self._index.space_id == space_id else None
+
+    def drop_snapshots(self) -> int:
+        """Delete the store's index snapshots and let go of this manager's index (forgetting: the
+        snapshots hold vectors); other processes let go of theirs at their next search. How many
+        files went."""
+        self.close()
+        return 0 if self._snapshot_dir is None else remove_snapshots(self._snapshot_dir)
 
     def close(self) -> None:
         if self._index is not None:

@@ -42,6 +42,7 @@ bench: venv
 	$(PY) bench/bulk_calls.py --messages 100000
 	$(PY) bench/scopes.py --users 100
 	$(PY) bench/erase_cost.py --messages 50000
+	$(PY) bench/cold_start.py --sizes 100000 --runs 3
 	$(PY) bench/async_lag.py
 	$(PY) demo/run.py > /dev/null   # bench/cli_wall.py times commands on the demo store
 	$(PY) bench/cli_wall.py

@@ -1,8 +1,7 @@
 """memory: a durable, searchable memory of an AI assistant's conversations."""
 
-from memory.checksums import TableCheck
 from memory.conversations import ConversationInfo
-from memory.copy import CopyReport, copy_store
+from memory.copy import CopyReport, TableCheck, copy_store
 from memory.embedding import Embedder, FakeEmbedder, SentenceTransformerEmbedder
 from memory.engine import create_engine, session_factory
 from memory.errors import (

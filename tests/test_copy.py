@@ -148,7 +148,9 @@ def _searches(url: str, *, text: bool = True) -> list[Any]:
         for query in ("sourdough oven", "boiler radiator", "tax invoice", "train to Turin"):
             for target in (manager, manager.scoped("alice"), manager.scoped("bob", "helper")):
                 hits = target.search(query, k=1000, mode="vector")  # every vector: ties never cut
-                found.append({h.message.id: (round(h.distance, 4), h.tier, h.conversation_title) for h in hits})
+                found.append(
+                    {h.message.id: (round(h.distance, 4), h.tier, h.conversation_title) for h in hits}
+                )
                 if text:
                     found.append([h.message.id for h in target.search(query, k=8, mode="text")])
     return found
@@ -203,10 +205,12 @@ def test_scopes_tiers_summaries_and_pins_survive(tmp_path: Path, pg_url: str) ->
             a = before if user is None else before.scoped(user, agent)
             b = after if user is None else after.scoped(user, agent)
             listed = [
-                (c.id, c.title, c.tier, c.pinned, c.summary, c.topics) for c in a.list_conversations(limit=100)
+                (c.id, c.title, c.tier, c.pinned, c.summary, c.topics)
+                for c in a.list_conversations(limit=100)
             ]
             assert listed == [
-                (c.id, c.title, c.tier, c.pinned, c.summary, c.topics) for c in b.list_conversations(limit=100)
+                (c.id, c.title, c.tier, c.pinned, c.summary, c.topics)
+                for c in b.list_conversations(limit=100)
             ]
         tiers = {c.tier for c in after.list_conversations(limit=100)}
         assert "full" in tiers and len(tiers) > 1

@@ -156,6 +156,16 @@ def _searches(url: str, *, text: bool = True) -> list[Any]:
     return found
 
 
+def _hnsw_indexes(url: str) -> list[str]:
+    engine = memory.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%hnsw' ORDER BY 1"
+            return list(connection.execute(sa.text(query)).scalars())
+    finally:
+        engine.dispose()
+
+
 def _without_ids(lines: list[str]) -> set[str]:
     """Exported conversations without their `id` (a merge gives some of them new ones)."""
     return {json.dumps({**json.loads(line), "id": None}, sort_keys=True) for line in lines}
@@ -185,6 +195,8 @@ def test_sqlite_to_postgresql_to_sqlite_gives_byte_identical_exports(tmp_path: P
         "message_vectors_2",
     }
     assert _checksums(there) == _checksums(again)
+    # Suspended while the vectors were loaded, built at the end.
+    assert _hnsw_indexes(pg_url) == ["message_vectors_1_hnsw", "message_vectors_2_hnsw"]
     assert _export(source) == _export(pg_url) == _export(back)
     assert _rows(source) == _rows(pg_url) == _rows(back)
     # The same hits (pgvector computes the distances on its own: equal to 4 places); full-text
@@ -415,6 +427,8 @@ def test_a_copy_killed_at_random_moments_finishes_on_the_next_run(
     assert _checksums(report) == _checksums(reference)
     assert _export(dest) == _export(source)
     assert integrity_ok(memory.create_engine(dest))
+    if target == "postgres":
+        assert _hnsw_indexes(dest) == ["message_vectors_1_hnsw"]
 
 
 # -- command line ------------------------------------------------------------------------------------

@@ -174,7 +174,10 @@ class _Copy:
         source_spaces = read_spaces(self._source)
         if held and not merge:
             start = self._resume_point(source_spaces)
-            self._search_indexes(rebuild=False)
+            if count_rows(self._source.connection(), CONVERSATIONS) > count_rows(
+                self._source.connection(), CONVERSATIONS, upto=start
+            ):
+                self._search_indexes(rebuild=False)
         elif self._merge:
             with self._reading() as session:
                 dest_spaces = read_spaces(session)
@@ -280,8 +283,9 @@ class _Copy:
 
     def _search_indexes(self, *, rebuild: bool) -> None:
         """A copy into an empty store (or its own unfinished copy) loads its vectors without the
-        approximate-search indexes (PostgreSQL's HNSW), built once at the end: several times
-        cheaper than inserting into them batch by batch."""
+        approximate-search indexes (PostgreSQL's HNSW), built once at the end (or by the run that
+        finishes an interrupted copy; nothing when they are there): several times cheaper than
+        inserting into them batch by batch."""
         with self._writing() as session, session.begin():
             for _, dest_space in self._spaces:
                 store = store_for(session, dest_space)

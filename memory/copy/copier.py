@@ -18,6 +18,8 @@ How it goes:
 - Conversations are copied in id order, in batches of about `batch_size` messages; each batch (its
   conversations, messages and vectors) is one transaction in the destination, so a copy killed at
   any moment leaves whole conversations, and running it again carries on.
+- On PostgreSQL, a copy into an empty store (or its own unfinished copy) drops the HNSW indexes
+  while it loads the vectors and builds them once at the end.
 - At the end every table is read again on both sides: counts and a content checksum per table
   (`TableCheck`), in the report; a difference raises `CopyVerificationError`.
 

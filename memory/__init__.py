@@ -1,12 +1,15 @@
 """memory: a durable, searchable memory of an AI assistant's conversations."""
 
 from memory.conversations import ConversationInfo
+from memory.copy import CopyReport, TableCheck, copy_store
 from memory.embedding import Embedder, FakeEmbedder, SentenceTransformerEmbedder
 from memory.engine import create_engine, session_factory
 from memory.errors import (
     ArchiveError,
+    CopyVerificationError,
     DatabaseBusyError,
     DatabaseError,
+    DestinationNotEmptyError,
     DimensionMismatchError,
     DuplicateError,
     EmbedderError,
@@ -40,8 +43,11 @@ __all__ = [
     "CompactionReport",
     "Conversation",
     "ConversationInfo",
+    "CopyReport",
+    "CopyVerificationError",
     "DatabaseBusyError",
     "DatabaseError",
+    "DestinationNotEmptyError",
     "Digest",
     "DimensionMismatchError",
     "DuplicateError",
@@ -67,9 +73,11 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "SpaceInfo",
     "Summarizer",
+    "TableCheck",
     "ValidationError",
     "VectorRepository",
     "VectorRow",
+    "copy_store",
     "create_engine",
     "downgrade",
     "session_factory",

@@ -36,6 +36,7 @@ from sqlalchemy.engine import Engine
 
 from memory import validation
 from memory.conversations import ConversationInfo
+from memory.copy import DEFAULT_BATCH_SIZE, copy_store
 from memory.embedding.resolve import embedder_for
 from memory.embedding.sentence_transformer import DEFAULT_MODEL
 from memory.engine import DEFAULT_URL, create_engine, database_url, session_factory, sqlite_file
@@ -237,6 +238,26 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("path", type=Path)
     _archive_option(backup)
     backup.set_defaults(handler=_backup)
+
+    # Two stores named by URL: none of the global options applies.
+    copy = commands.add(
+        "copy",
+        help="copy a whole store into another database (SQLite <-> PostgreSQL), resumable and verified",
+        scoped=False,
+        model=False,
+        store=False,
+    )
+    copy.add_argument("source", help="URL or SQLite file path of the store to copy")
+    copy.add_argument("dest", help="URL or SQLite file path to copy it into (created or upgraded)")
+    copy.add_argument("--merge", action="store_true", help="add to a destination that holds data of its own")
+    copy.add_argument(
+        "--batch-size", type=_POSITIVE, default=DEFAULT_BATCH_SIZE, help="messages per transaction"
+    )
+    copy.add_argument(
+        "--progress", action="store_true", help="show a progress bar on stderr (default: on a terminal)"
+    )
+    copy.add_argument("--json", action="store_true", help="the report as one JSON object")
+    copy.set_defaults(handler=_copy)
     return parser
 
 
@@ -289,9 +310,13 @@ class _Commands:
         self._commands = commands
 
     def add(
-        self, name: str, *, scoped: bool = True, model: bool = True, **options: Any
+        self, name: str, *, scoped: bool = True, model: bool = True, store: bool = True, **options: Any
     ) -> argparse.ArgumentParser:
-        chosen = [_store_options, *([_model_option] if model else []), *([_scope_options] if scoped else [])]
+        chosen = [
+            *([_store_options] if store else []),
+            *([_model_option] if model else []),
+            *([_scope_options] if scoped else []),
+        ]
         parser: argparse.ArgumentParser = self._commands.add_parser(
             name, parents=[_after(*chosen)], **options
         )
@@ -676,6 +701,50 @@ def _backup(args: argparse.Namespace) -> int:
         f"backed up to {report.path} ({report.database_bytes} bytes) with {report.archives} archive files "
         f"in {report.archive_dir}"
     )
+    return 0
+
+
+def _copy(args: argparse.Namespace) -> int:
+    if args.user is not None or args.agent is not None:
+        raise _UsageError("copy copies the whole store: leave out --user and --agent")
+    show = args.progress or sys.stderr.isatty()
+    bar = _ProgressBar(sys.stderr, label="copying") if show else None
+    try:
+        report = copy_store(
+            args.source,
+            args.dest,
+            merge=args.merge,
+            batch_size=args.batch_size,
+            progress=None if bar is None else bar.update,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(json.dumps({**dataclasses.asdict(report), "verified": report.verified}))
+        return 0
+    print(
+        f"copied {report.conversations} conversations ({report.messages} messages, {report.vectors} "
+        f"vectors) from {report.source} to {report.dest}; {report.skipped} were there already"
+    )
+    _print_table(
+        ["table", "source rows", "dest rows", "checksum"],
+        [
+            [
+                t.table,
+                str(t.source_rows),
+                str(t.dest_rows),
+                t.source_checksum[:16] + ("" if t.ok else " DIFFERS"),
+            ]
+            for t in report.tables
+        ],
+    )
+    print("verified: every table's count and checksum match")
+    if report.archived:
+        print(
+            f"{report.archived} conversations are archived: their archive files are not copied; copy "
+            "the source's archive directory to the destination's (--archive-dir) yourself"
+        )
     return 0
 
 

@@ -54,6 +54,11 @@ class ArchiveError(MemoryStoreError):
     """An archive file is missing, truncated, corrupted, or of an unknown format."""
 
 
+class DestinationNotEmptyError(ValidationError):
+    """A copy's destination holds data of its own (not an unfinished copy of the source), and no
+    merge was asked for."""
+
+
 class DatabaseError(MemoryStoreError):
     """The database failed in a way no more specific error describes."""
 
@@ -64,6 +69,10 @@ class DatabaseBusyError(DatabaseError):
 
 class IntegrityViolationError(DatabaseError):
     """A write broke a constraint (unknown foreign key, duplicate id, invalid role)."""
+
+
+class CopyVerificationError(DatabaseError):
+    """A copy's destination does not hold what its source holds (counts or checksums differ)."""
 
 
 class DuplicateError(IntegrityViolationError):

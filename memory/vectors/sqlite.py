@@ -93,6 +93,12 @@ class SqliteVecStore:
         self._connection.exec_driver_sql(self._sql(_DROP_TABLE))
         self._connection.exec_driver_sql(_FORGET, (self._space_id,))
 
+    def suspend_index(self) -> None:
+        """Nothing: vec0 keeps no index beside its chunks."""
+
+    def rebuild_index(self) -> None:
+        """Nothing: vec0 keeps no index beside its chunks."""
+
     def insert(self, columns: VectorColumns, matrix: npt.NDArray[np.float32]) -> None:
         if len(columns) == 1:
             row = (int(columns.ids[0]), int(columns.conversation_ids[0]), columns.roles[0])

@@ -9,8 +9,9 @@ still finds once conversations are compacted.
 fresh SQLite file, 80% of them in conversations last updated 31 to 400 days before `now` (the rest
 within the last 30), old and recent ones interleaved as they arrive in a real store. Reported: the
 file size after VACUUM, then `compact(now=...)` (the summarizer embeds with a fake embedder: this is
-memory's own cost) and the file size after VACUUM, the compaction's messages/s (archived messages over wall time), then
-the restore of every archived conversation in messages/s and the file size once all are back.
+memory's own cost) and the file size after VACUUM, the compaction's messages/s (archived messages
+over wall time), then the restore of every archived conversation in messages/s and the file size
+once all are back.
 
 `quality`: the demo corpus with the real model (all-MiniLM-L6-v2), as bench/quality.py; every
 conversation compacted to the summary tier, then (on a fresh copy) to the key-points tier; for each

@@ -4,8 +4,9 @@
 `ExtractiveSummarizer`, the default, needs none: it picks the conversation's own sentences, with the
 store's embedder. Sentences nearest the conversation's centroid carry what it is about; each next
 pick is the one that adds most (maximal marginal relevance: near the centroid, far from the picks
-so far), so the key points do not repeat each other. The summary is the first few picks; both keep
-the order the sentences had in the conversation.
+so far), so the key points do not repeat each other. The summary is the first few picks and the
+key points the picks after them (a key point never repeats the summary); both keep the order the
+sentences had in the conversation.
 """
 
 from __future__ import annotations
@@ -47,16 +48,16 @@ class Summarizer(Protocol):
 
 class ExtractiveSummarizer:
     """The default `Summarizer`: the conversation's own sentences, chosen with `embedder` (see the
-    module's docstring). `key_points` sentences at most (8: with 5, search found the relevant
-    conversation in the key-points tier for 0.885 of bench/tiers.py's queries, with 8 for 0.931),
-    the summary of `summary_sentences`;
+    module's docstring). The summary of `summary_sentences`, then `key_points` more sentences at
+    most (7: in the key-points tier, search found the relevant conversation for 0.893 of
+    bench/tiers.py's queries with 6, 0.901 with 7, 0.916 with 8; each costs a row and a vector);
     `relevance` (0 to 1) trades nearness to the centroid against difference from the picks."""
 
     def __init__(
         self,
         embedder: Embedder,
         *,
-        key_points: int = 8,
+        key_points: int = 7,
         summary_sentences: int = 2,
         relevance: float = 0.7,
         max_sentences: int = 400,
@@ -81,9 +82,9 @@ class ExtractiveSummarizer:
         if not sentences:
             return Digest("", ())
         vectors = np.asarray(self._embedder.embed(sentences), dtype=np.float32)
-        picks = _diverse_picks(vectors, max(self._key_points, self._summary_sentences), self._relevance)
-        key_points = tuple(sentences[i] for i in sorted(picks[: self._key_points]))
+        picks = _diverse_picks(vectors, self._summary_sentences + self._key_points, self._relevance)
         summary = " ".join(sentences[i] for i in sorted(picks[: self._summary_sentences]))
+        key_points = tuple(sentences[i] for i in sorted(picks[self._summary_sentences :]))
         return Digest(summary, key_points)
 
 

@@ -49,6 +49,10 @@ class MemoryManager(MemoryFacade):
     for them in the database is made by `summarizer` (default: `ExtractiveSummarizer` on the
     embedder). `backup(path)` copies the store with its archives.
 
+    `pool_size`, `max_overflow` and `pool_timeout` size the connection pool of each process
+    (PostgreSQL defaults 5, 10 and 30 s; see `memory.create_engine`): a server with more threads
+    than pool_size + max_overflow making calls at once makes the rest wait up to pool_timeout.
+
     The manager sees every conversation; what it creates belongs to no user. `scoped(user_id,
     agent_id)` gives the view of one user (and agent), with the same methods.
     """
@@ -65,6 +69,9 @@ class MemoryManager(MemoryFacade):
         model_runs: int = 1,
         archive_dir: str | os.PathLike[str] | None = None,
         summarizer: Summarizer | None = None,
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
+        pool_timeout: float | None = None,
     ) -> None:
         index_choice = check_index_choice(vector_index)
         archives = None if archive_dir is None else _archive_dir(archive_dir)
@@ -79,9 +86,16 @@ class MemoryManager(MemoryFacade):
                     f"schema={schema!r}, but the engine handed in keeps memory in {store_schema(url)!r}: "
                     "pass the schema to memory.create_engine"
                 )
+            if (pool_size, max_overflow, pool_timeout) != (None, None, None):
+                raise ValidationError(
+                    "pool_size, max_overflow and pool_timeout size the pool of the engine the manager "
+                    "creates: pass them to memory.create_engine with the engine handed in"
+                )
             engine = url
         else:
-            engine = create_engine(url, schema=schema)
+            engine = create_engine(
+                url, schema=schema, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
+            )
         indexes = IndexCache(index_choice, engine.dialect.name)
         transactions = Transactions(engine)
         self._owner = EVERYONE

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -15,7 +17,7 @@ from memory import validation
 from memory.embedding.base import Embedder
 from memory.embedding.sentence_transformer import SentenceTransformerEmbedder
 from memory.engine import DEFAULT_URL, create_engine, sqlite_file, store_schema
-from memory.errors import ValidationError
+from memory.errors import MemoryStoreError, ValidationError
 from memory.facade import Core, MemoryFacade
 from memory.ingest import Pipeline
 from memory.lifecycle.archive import archive_dir_of
@@ -29,6 +31,7 @@ from memory.scope import MemoryScope
 from memory.sessions import Transactions
 from memory.spaces import SpaceInfo, SpaceRepository, open_space
 from memory.validation import DEFAULT_MAX_CONTENT_BYTES
+from memory.vectors import VectorRepository
 from memory.vectors.indexes import IndexCache, IndexChoice, check_index_choice
 
 
@@ -177,6 +180,31 @@ class MemoryManager(MemoryFacade):
             index = core.indexes.for_space(core.active(session))
             if index is not None:
                 index.warm(session.connection())
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Load many messages inside this block without maintaining the approximate index: on
+        PostgreSQL the active space's HNSW index is dropped on entry and built once on exit (with
+        2 GB of maintenance_work_mem and parallel workers), far cheaper than inserting into it row
+        by row. Inside the block every commit is searchable exactly and by words; `vector_index=
+        "hnsw"` searches read every row meanwhile (exact answers, slower). The build blocks other
+        writers of the space, not readers. A load cut short leaves the index missing: the next
+        `bulk_load` or `check(repair=True)` builds it. On SQLite, nothing to defer: a plain block."""
+        core = self._core
+        with core.writing() as session:
+            VectorRepository(session, core.active(session)).drop_approximate_index()
+        try:
+            yield
+        except BaseException:
+            with suppress(MemoryStoreError):  # the block's own error is the one to see
+                self._build_approximate_index()
+            raise
+        self._build_approximate_index()
+
+    def _build_approximate_index(self) -> None:
+        core = self._core
+        with core.writing() as session:
+            VectorRepository(session, core.active(session)).build_approximate_index()
 
     def scoped(self, user_id: str, agent_id: str | None = None) -> MemoryScope:
         """The memory of one user (of one of their agents, with `agent_id`): the same methods, seeing

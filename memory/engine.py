@@ -47,6 +47,14 @@ _PAGE_SIZES: Final = frozenset(2**n for n in range(9, 17))  # 512 .. 65536, SQLi
 _JOURNAL_MODES: Final = frozenset({"WAL", "DELETE", "TRUNCATE", "PERSIST", "MEMORY", "OFF"})
 _SYNCHRONOUS: Final = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
 
+#: A server engine's connection pool, per process (SQLAlchemy's own defaults, made explicit): each
+#: process holds up to POOL_SIZE idle connections and opens up to MAX_OVERFLOW more under load; a
+#: call waits up to POOL_TIMEOUT seconds for one, and a new connection up to CONNECT_TIMEOUT.
+DEFAULT_POOL_SIZE: Final = 5
+DEFAULT_MAX_OVERFLOW: Final = 10
+DEFAULT_POOL_TIMEOUT: Final = 30.0
+DEFAULT_CONNECT_TIMEOUT: Final = 10
+
 
 def database_url(location: str | os.PathLike[str] | URL) -> URL:
     """A database URL, or a plain file path (`memory.db`, `~/notes/memory.db`) taken as a SQLite
@@ -81,6 +89,10 @@ def create_engine(
     max_sql_bytes: int = DEFAULT_MAX_SQL_BYTES,
     schema: str | None = None,
     create: bool = True,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    pool_timeout: float | None = None,
+    connect_timeout: int | None = None,
     **options: Any,
 ) -> Engine:
     """Create an engine for `url`; for SQLite, one whose every connection has vec0 loaded.
@@ -96,12 +108,24 @@ def create_engine(
     `cache_size_kib` is each connection's page cache. Larger than SQLite's defaults (2 MiB, 1000
     pages): a bulk load of 500k messages ran 30% faster (bench notes in README). `max_value_bytes`
     and `max_sql_bytes` are SQLite's length limits for one string or blob and one statement, lowered
-    from 1 GB so that no single value can exhaust memory. Other keyword options go to
-    `sqlalchemy.create_engine`.
+    from 1 GB so that no single value can exhaust memory.
+
+    A server (PostgreSQL) engine keeps a pool of `pool_size` connections (default 5) and opens up to
+    `max_overflow` more (10) under load; a call that finds all of them busy waits `pool_timeout`
+    seconds (30) and then raises `DatabaseBusyError`; connecting gives up after `connect_timeout`
+    seconds (10). Keep (pool_size + max_overflow) x processes under the server's max_connections.
+    Each checkout pings its connection first (a `;` round trip), so connections that a server
+    restart killed are replaced unseen: while the server is down calls raise
+    `DatabaseUnavailableError`, and the first call after it is back succeeds. Other keyword options
+    go to `sqlalchemy.create_engine`.
     """
     url, schema = _split_schema(database_url(url), schema)
+    pool = _pool_options(pool_size, max_overflow, pool_timeout, connect_timeout)
     if url.get_backend_name() != "sqlite":
-        return _server_engine(url, schema, options)
+        return _server_engine(url, schema, _with_pool(url, options, pool, connect_timeout))
+    if connect_timeout is not None:
+        raise ValidationError("connect_timeout applies to database servers; SQLite has busy_timeout_ms")
+    options = {**pool, **options}  # SQLite keeps SQLAlchemy's pool defaults; only what is given
     if schema is not None:
         raise ValidationError(f"schema={schema!r} applies to PostgreSQL only; SQLite has no schemas")
     settings = _SqliteSettings(
@@ -153,6 +177,48 @@ def _split_schema(url: URL, schema: str | None) -> tuple[URL, str | None]:
             raise ValidationError(f"the URL asks for schema {given!r} and the call for {schema!r}")
         schema = given
     return url, None if schema is None else schema_name(schema)
+
+
+def _pool_options(
+    pool_size: int | None, max_overflow: int | None, pool_timeout: float | None, connect_timeout: int | None
+) -> dict[str, Any]:
+    """The pool options given (not None), each checked, and `connect_timeout` checked."""
+    for name, value, low in (
+        ("pool_size", pool_size, 1),
+        ("max_overflow", max_overflow, 0),
+        ("connect_timeout", connect_timeout, 1),
+    ):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+            raise ValidationError(f"{name} must be an int of at least {low}, not {value!r}")
+    if pool_timeout is not None and (
+        isinstance(pool_timeout, bool) or not isinstance(pool_timeout, int | float) or not pool_timeout > 0
+    ):
+        raise ValidationError(f"pool_timeout must be a positive number of seconds, not {pool_timeout!r}")
+    given = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _with_pool(
+    url: URL, options: dict[str, Any], pool: dict[str, Any], connect_timeout: int | None
+) -> dict[str, Any]:
+    """`options` with the pool's settings (the defaults where not given) and a ping per checkout;
+    a pool class of the caller's own takes only what was given."""
+    if "poolclass" in options:
+        return {**pool, **options}
+    options = {
+        "pool_size": DEFAULT_POOL_SIZE,
+        "max_overflow": DEFAULT_MAX_OVERFLOW,
+        "pool_timeout": DEFAULT_POOL_TIMEOUT,
+        # A connection a server restart killed is noticed at checkout and replaced, instead of
+        # failing the first call that gets it.
+        "pool_pre_ping": True,
+        **pool,
+        **options,
+    }
+    if url.get_backend_name() == "postgresql":
+        timeout = DEFAULT_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
+        options["connect_args"] = {"connect_timeout": timeout, **options.get("connect_args", {})}
+    return options
 
 
 def _server_engine(url: URL, schema: str | None, options: dict[str, Any]) -> Engine:

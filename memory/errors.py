@@ -16,6 +16,11 @@ from sqlalchemy import exc as sa_exc
 _Class = TypeVar("_Class", bound=type)
 #: What a unique violation means, by the index it names (the message says it in those words).
 _DUPLICATES: Final = {"uq_conversations_owner_source": "a conversation with that source id already exists"}
+#: SQLSTATEs of a lost server: connection exceptions (class 08), and the server shutting down or
+#: starting up (admin_shutdown, crash_shutdown, cannot_connect_now).
+_UNREACHABLE_STATES: Final = ("08", "57P01", "57P02", "57P03")
+#: What the pool raises when no connection frees up within pool_timeout (not a driver error).
+_PoolTimeout: Final = sa_exc.TimeoutError
 
 
 class MemoryStoreError(Exception):
@@ -67,6 +72,11 @@ class DatabaseBusyError(DatabaseError):
     """Another connection held the write lock for longer than the busy timeout."""
 
 
+class DatabaseUnavailableError(DatabaseError):
+    """The database server could not be reached, or dropped the connection (stopped, restarting,
+    network down). Nothing to repair: the next call reconnects once the server is back."""
+
+
 class IntegrityViolationError(DatabaseError):
     """A write broke a constraint (unknown foreign key, duplicate id, invalid role)."""
 
@@ -87,13 +97,25 @@ def translate_database_errors(action: str) -> Iterator[None]:
     """
     try:
         yield
-    except sa_exc.DBAPIError as exc:
+    except (sa_exc.DBAPIError, _PoolTimeout) as exc:
         raise translated_error(exc, action) from exc
 
 
-def translated_error(exc: sa_exc.DBAPIError, action: str) -> MemoryStoreError:
-    """The package's error for a driver error met while trying to `action`."""
+def translated_error(exc: sa_exc.DBAPIError | sa_exc.TimeoutError, action: str) -> MemoryStoreError:
+    """The package's error for a driver (or connection pool) error met while trying to `action`."""
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return DatabaseBusyError(
+            f"could not {action}: every connection of the pool stayed in use for longer than its "
+            f"pool_timeout ({exc}); retry, or raise pool_size, max_overflow or pool_timeout in "
+            "create_engine() or MemoryManager()"
+        )
     text = _driver_message(exc)
+    if _is_unreachable(exc):
+        return DatabaseUnavailableError(
+            f"could not {action}: the database server is unreachable ({text}); check that it is "
+            "running and that the URL's host and port are right. Nothing needs restarting: the next "
+            "call reconnects once the server is back"
+        )
     if isinstance(exc, sa_exc.IntegrityError):
         if _is_unique_violation(exc, text):
             return DuplicateError(f"could not {action}: {_duplicate_message(text)}")
@@ -139,10 +161,22 @@ def _translating(method: Callable[..., Any], action: str) -> Callable[..., Any]:
     def translated(*args: Any, **kwargs: Any) -> Any:
         try:  # not the context manager: repositories are on every call's path, and it costs 2 us more
             return method(*args, **kwargs)
-        except sa_exc.DBAPIError as exc:
+        except (sa_exc.DBAPIError, _PoolTimeout) as exc:
             raise translated_error(exc, action) from exc
 
     return translated
+
+
+def _is_unreachable(exc: sa_exc.DBAPIError) -> bool:
+    """A server driver's error (psycopg's carry a SQLSTATE attribute; SQLite's none) that says the
+    server is gone: a connection SQLAlchemy saw die, a connection SQLSTATE, or a failed connect
+    (psycopg's OperationalError without a SQLSTATE)."""
+    if not hasattr(exc.orig, "sqlstate"):
+        return False
+    state = getattr(exc.orig, "sqlstate", None)
+    if exc.connection_invalidated or (isinstance(state, str) and state.startswith(_UNREACHABLE_STATES)):
+        return True
+    return state is None and isinstance(exc, sa_exc.OperationalError)
 
 
 def _is_unique_violation(exc: sa_exc.DBAPIError, text: str) -> bool:

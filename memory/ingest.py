@@ -135,6 +135,8 @@ def conversation_matrix(drafts: Sequence[ConversationDraft], embedded: Matrix, d
     next rows of `embedded` (the vectors of the messages of conversations that gave none, in order).
     Given vectors are checked here, once over the whole batch; a bad one is traced to its conversation."""
     given = _given_vectors(drafts, dimensions)
+    if len(embedded) == 0 and len(given) == sum(len(draft.messages) for draft in drafts):
+        return given  # every conversation gave its vectors (a bulk load): already in order
     parts: list[npt.NDArray[np.float32]] = []
     taken = {"embedded": 0, "given": 0}
     for draft in drafts:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -15,7 +17,7 @@ from memory import validation
 from memory.embedding.base import Embedder
 from memory.embedding.sentence_transformer import SentenceTransformerEmbedder
 from memory.engine import DEFAULT_URL, create_engine, sqlite_file, store_schema
-from memory.errors import ValidationError
+from memory.errors import MemoryStoreError, ValidationError
 from memory.facade import Core, MemoryFacade
 from memory.ingest import Pipeline
 from memory.lifecycle.archive import archive_dir_of
@@ -29,6 +31,7 @@ from memory.scope import MemoryScope
 from memory.sessions import Transactions
 from memory.spaces import SpaceInfo, SpaceRepository, open_space
 from memory.validation import DEFAULT_MAX_CONTENT_BYTES
+from memory.vectors import VectorRepository
 from memory.vectors.indexes import IndexCache, IndexChoice, check_index_choice
 from memory.vectors.snapshot import snapshot_dir_of
 
@@ -50,6 +53,10 @@ class MemoryManager(MemoryFacade):
     for them in the database is made by `summarizer` (default: `ExtractiveSummarizer` on the
     embedder). `backup(path)` copies the store with its archives.
 
+    `pool_size`, `max_overflow` and `pool_timeout` size the connection pool of each process
+    (PostgreSQL defaults 5, 10 and 30 s; see `memory.create_engine`): a server with more threads
+    than pool_size + max_overflow making calls at once makes the rest wait up to pool_timeout.
+
     The manager sees every conversation; what it creates belongs to no user. `scoped(user_id,
     agent_id)` gives the view of one user (and agent), with the same methods.
     """
@@ -67,6 +74,9 @@ class MemoryManager(MemoryFacade):
         archive_dir: str | os.PathLike[str] | None = None,
         summarizer: Summarizer | None = None,
         index_snapshots: bool = True,
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
+        pool_timeout: float | None = None,
     ) -> None:
         index_choice = check_index_choice(vector_index)
         index_snapshots = validation.check_flag(index_snapshots, "index_snapshots")
@@ -82,9 +92,16 @@ class MemoryManager(MemoryFacade):
                     f"schema={schema!r}, but the engine handed in keeps memory in {store_schema(url)!r}: "
                     "pass the schema to memory.create_engine"
                 )
+            if (pool_size, max_overflow, pool_timeout) != (None, None, None):
+                raise ValidationError(
+                    "pool_size, max_overflow and pool_timeout size the pool of the engine the manager "
+                    "creates: pass them to memory.create_engine with the engine handed in"
+                )
             engine = url
         else:
-            engine = create_engine(url, schema=schema)
+            engine = create_engine(
+                url, schema=schema, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
+            )
         database = sqlite_file(engine.url)
         snapshots = snapshot_dir_of(database) if database is not None and index_snapshots else None
         indexes = IndexCache(index_choice, engine.dialect.name, snapshot_dir=snapshots)
@@ -168,6 +185,31 @@ class MemoryManager(MemoryFacade):
             index = core.indexes.for_space(core.active(session))
             if index is not None:
                 index.warm(session.connection())
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Load many messages inside this block without maintaining the approximate index: on
+        PostgreSQL the active space's HNSW index is dropped on entry and built once on exit (with
+        2 GB of maintenance_work_mem and parallel workers), far cheaper than inserting into it row
+        by row. Inside the block every commit is searchable exactly and by words; `vector_index=
+        "hnsw"` searches read every row meanwhile (exact answers, slower). The build blocks other
+        writers of the space, not readers. A load cut short leaves the index missing: the next
+        `bulk_load` or `check(repair=True)` builds it. On SQLite, nothing to defer: a plain block."""
+        core = self._core
+        with core.writing() as session:
+            VectorRepository(session, core.active(session)).drop_approximate_index()
+        try:
+            yield
+        except BaseException:
+            with suppress(MemoryStoreError):  # the block's own error is the one to see
+                self._build_approximate_index()
+            raise
+        self._build_approximate_index()
+
+    def _build_approximate_index(self) -> None:
+        core = self._core
+        with core.writing() as session:
+            VectorRepository(session, core.active(session)).build_approximate_index()
 
     def scoped(self, user_id: str, agent_id: str | None = None) -> MemoryScope:
         """The memory of one user (of one of their agents, with `agent_id`): the same methods, seeing

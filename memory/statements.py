@@ -49,6 +49,20 @@ def driver_executemany(connection: Connection, statement: str, rows: Sequence[Se
         ) from exc
 
 
+def driver_copy(connection: Connection, statement: str, feed: Callable[[Any], None]) -> None:
+    """Run `COPY ... FROM STDIN` on the psycopg 3 connection of `connection` (inside its
+    transaction), `feed` writing the data into psycopg's `Copy` object; a driver error is raised as
+    SQLAlchemy's exception for it, as `driver_execute` does. PostgreSQL only."""
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    cursor: Any = dbapi_connection.cursor()
+    try:
+        with cursor, cursor.copy(statement) as copy:
+            feed(copy)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(statement, (), exc, connection.dialect.loaded_dbapi.Error) from exc
+
+
 class _Compiled:
     """One statement compiled for one dialect: its SQL, the order and bind processors of its
     parameters, and the result processors of its columns."""

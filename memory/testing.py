@@ -64,7 +64,8 @@ def fresh_postgres_database(server_url: str) -> Iterator[str]:
     """Create an empty database on the server of `server_url`, yield its URL, and drop it after."""
     server = sa.make_url(server_url)
     name = test_database_name(uuid.uuid4().hex)
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    # Pinged at checkout: a test may restart the server between creating and dropping.
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with admin.connect() as connection:
             connection.exec_driver_sql(sql('CREATE DATABASE "{name}"', name=name))

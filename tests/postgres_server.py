@@ -39,7 +39,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["PostgresStartError", "running_postgres"]
+__all__ = ["PostgresServer", "PostgresStartError", "running_postgres", "running_postgres_server"]
 
 log = logging.getLogger(__name__)
 
@@ -548,6 +548,44 @@ class _Server:
                 break
         self.started = False
 
+    def stop(self) -> None:
+        """Stop the server (``pg_ctl stop -m fast``), keeping its data and port for `resume`."""
+        self._stop_server()
+
+    def resume(self) -> None:
+        """Start the stopped server again, on the same port with the same data."""
+        if self.started or self.root is None or self.port is None:
+            raise PostgresStartError("resume() needs a server that was started and then stopped")
+        cmd = [
+            self._bin("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.server_log),
+            "-w",
+            "-t",
+            str(int(self.start_timeout)),
+            "-o",
+            f"-p {self.port}",
+            "start",
+        ]
+        ctl_out = self.root / "pg_ctl-resume.out"
+        r = _run(
+            cmd,
+            run_as=self.run_as,
+            cwd=self.root,
+            env=self.env,
+            out_file=ctl_out,
+            timeout=self.start_timeout + 15,
+        )
+        self.started = True  # even half up, close() must stop it
+        if r.returncode != 0:
+            raise PostgresStartError(
+                f"pg_ctl start (resume) on port {self.port} failed ({r.returncode}):\n{_tail(ctl_out, 15)}\n"
+                f"--- server log:\n{_tail(self.server_log)}"
+            )
+        self._wait_tcp()
+
     def close(self) -> None:
         if os.getpid() != self.owner_pid:  # forked child: the server belongs to the parent
             return
@@ -575,6 +613,41 @@ def _close_leftovers() -> None:
     for s in servers:
         with contextlib.suppress(Exception):
             s.close()
+
+
+class PostgresServer:
+    """A running throw-away server: its URL, and `stop()` / `resume()` to take it down and bring
+    it back (same port, same data) while clients stay connected to it."""
+
+    def __init__(self, server: _Server, url: str) -> None:
+        self._server = server
+        self.url = url
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def resume(self) -> None:
+        self._server.resume()
+
+
+@contextlib.contextmanager
+def running_postgres_server(
+    *,
+    os_user: str | None = None,
+    base_dir: str | None = None,
+    start_timeout: float = 30.0,
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[PostgresServer]:
+    """`running_postgres`, yielding a `PostgresServer` that can be stopped and resumed."""
+    srv = _Server(os_user=os_user, base_dir=base_dir, start_timeout=start_timeout, settings=settings)
+    with _live_lock:
+        _live[id(srv)] = srv
+    try:
+        yield PostgresServer(srv, srv.start())
+    finally:
+        with _live_lock:
+            _live.pop(id(srv), None)
+        srv.close()
 
 
 @contextlib.contextmanager

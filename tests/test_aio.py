@@ -38,7 +38,11 @@ def test_every_public_method_has_an_async_twin_with_the_same_arguments() -> None
         for name, signature in ours.items():
             twin = theirs[name]
             assert list(twin.parameters) == list(signature.parameters), name
-            assert inspect.iscoroutinefunction(getattr(asynchronous, name)) or name == "scoped", name
+            # scoped() makes a scope; bulk_load() is an async context manager.
+            assert inspect.iscoroutinefunction(getattr(asynchronous, name)) or name in (
+                "scoped",
+                "bulk_load",
+            ), name
             assert getattr(asynchronous, name).__doc__, name
 
 
@@ -141,6 +145,28 @@ async def test_close_waits_for_calls_in_flight_and_refuses_new_ones(memory_url: 
     assert (await adding).content == "in flight"
     with pytest.raises(memory.MemoryStoreError, match="closed"):
         await manager.stats()
+
+
+@pytest.mark.asyncio
+async def test_a_bulk_load_under_async_with(async_memory_manager: AsyncMemoryManager) -> None:
+    vectors = np.eye(384, dtype=np.float32)[:3]
+    async with async_memory_manager.bulk_load():
+        await async_memory_manager.add_conversations(
+            [
+                {
+                    "title": "bulk",
+                    "messages": [{"role": "user", "content": f"m{i}"} for i in range(3)],
+                    "vectors": vectors,
+                }
+            ]
+        )
+        hit = (await async_memory_manager.search(vectors[1], k=1, mode="vector"))[0]
+        assert hit.message.content == "m1"
+    assert (await async_memory_manager.check()).ok
+    with pytest.raises(ValueError, match="boom"):
+        async with async_memory_manager.bulk_load():
+            raise ValueError("boom")
+    assert (await async_memory_manager.check()).ok  # the index came back after the failed block
 
 
 @pytest.mark.asyncio

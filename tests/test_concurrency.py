@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -138,3 +139,65 @@ def test_a_forked_child_leaves_its_parents_connections_alone(memory_url: str) ->
         manager.add_message(conversation.id, "user", "parent, after")
         contents = [m.content for m in manager.get_messages(conversation.id)]
         assert contents == ["parent, before", "child", "parent, after"]
+
+
+_SEER = """
+import json, pathlib, sys, time
+import memory
+
+url, name, signals = sys.argv[1], sys.argv[2], sys.argv[4]
+rounds, processes = int(sys.argv[3]), int(sys.argv[5])
+manager = memory.MemoryManager(
+    url, embedder=memory.FakeEmbedder(384), migrate=False, pool_size=2, max_overflow=2, pool_timeout=60
+)
+signals, errors, ids = pathlib.Path(signals), [], []
+others = [f"seer{i}" for i in range(processes) if f"seer{i}" != name]
+try:
+    conversation = manager.create_conversation(name, source_id=name)
+    for n in range(rounds):
+        ids.append(manager.add_message(conversation.id, "user", f"{name} round {n}").id)
+        (signals / f"{name}-{n}").touch()  # committed: the others may look for it now
+        deadline = time.monotonic() + 120
+        while not all((signals / f"{other}-{n}").exists() for other in others):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"round {n}: the others never wrote")
+            time.sleep(0.005)
+        for other in others:  # one search each, no retry: a commit is visible to the next search
+            text = f"{other} round {n}"
+            exact = [h.message.content for h in manager.search(text, k=10) if h.distance < 1e-5]
+            if text not in exact:
+                errors.append(f"{name} round {n}: the search missed {text!r}: {exact}")
+except Exception as exc:
+    errors.append(f"{type(exc).__name__}: {exc}")
+print(json.dumps({"errors": errors, "ids": ids}))
+"""
+
+
+def test_four_processes_see_each_others_writes_on_their_next_search(memory_url: str, tmp_path: Path) -> None:
+    rounds = 25
+    with MemoryManager(memory_url, embedder=FakeEmbedder(384)):
+        pass  # migrate and adopt the model before the processes start
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _SEER, memory_url, f"seer{i}", str(rounds), str(tmp_path), str(PROCESSES)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(PROCESSES)
+    ]
+    results = []
+    for process in processes:
+        output, _ = process.communicate(timeout=600)
+        assert process.returncode == 0
+        results.append(json.loads(output))
+    assert [e for r in results for e in r["errors"]] == []
+    written = [i for r in results for i in r["ids"]]
+    assert len(set(written)) == PROCESSES * rounds
+    with MemoryManager(memory_url, embedder=FakeEmbedder(384)) as manager:
+        assert manager.stats()["messages"] == PROCESSES * rounds
+        for i in range(PROCESSES):
+            found = manager.find_conversation(f"seer{i}")
+            assert found is not None
+            assert [m.content for m in manager.get_messages(found.id)] == [
+                f"seer{i} round {n}" for n in range(rounds)
+            ]

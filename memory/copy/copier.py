@@ -292,9 +292,9 @@ class _Copy:
             for _, dest_space in self._spaces:
                 store = store_for(session, dest_space)
                 if rebuild:
-                    store.rebuild_index()
+                    store.build_index()
                 else:
-                    store.suspend_index()
+                    store.drop_index()
 
     # -- copying ------------------------------------------------------------------------------------------
 

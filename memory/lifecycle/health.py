@@ -1,7 +1,8 @@
 """A store's health: SQLite's own integrity check, the full-text index's, one vector per message in
 the active space, and the vector change log in step with the vectors; and a repair of what can be
 rebuilt from the messages (SQLite's full-text index, missing vectors by embedding again, vectors
-without a message, the change log). PostgreSQL's full-text index is the server's to keep."""
+without a message, the change log), and PostgreSQL's HNSW index if a bulk load left it missing.
+PostgreSQL's full-text index is the server's to keep."""
 
 from __future__ import annotations
 
@@ -63,6 +64,9 @@ def _problems(engine: Engine, transactions: Transactions, space: EmbeddingSpace)
         messages = set(ConversationRepository(work).message_ids())
         vectors = set(VectorRepository(work, space).ids())
         logged = _logged(work.connection(), space.id) if sqlite else vectors
+        indexed = VectorRepository(work, space).has_approximate_index()
+    if not indexed:
+        problems.append("the active space has no HNSW index (a bulk load was cut short)")
     if missing := messages - vectors:
         problems.append(f"{len(missing)} messages have no vector in the active space (e.g. {min(missing)})")
     if orphans := vectors - messages:
@@ -121,6 +125,9 @@ def _repair(
         if lacking:
             store_missing(work, space.id, lacking, vectors)
             repaired.append(f"embedded {len(lacking)} messages that had no vector")
+        if not repository.has_approximate_index():
+            repository.build_approximate_index()
+            repaired.append("built the active space's HNSW index")
         if engine.dialect.name == "sqlite":
             if not _fulltext_whole(connection):
                 connection.exec_driver_sql(_FTS_REBUILD)

@@ -34,14 +34,18 @@ class VectorStore(Protocol):
 
     def drop(self) -> None: ...
 
-    def suspend_index(self) -> None:
-        """Drop the approximate-search index ahead of a bulk load into an empty table (PostgreSQL's
-        HNSW: building it afresh costs several times less than inserting row by row into it);
-        `rebuild_index` builds it again. Search stays exact and correct meanwhile."""
+    def has_index(self) -> bool:
+        """Whether the approximate-search index is there (always, where the store keeps none)."""
         ...
 
-    def rebuild_index(self) -> None:
-        """Build the index `suspend_index` dropped (nothing when it is there)."""
+    def drop_index(self) -> None:
+        """Drop the approximate-search index ahead of a bulk load (PostgreSQL's HNSW: building it
+        afresh costs several times less than inserting row by row into it); `build_index` builds
+        it again. Search stays exact and correct meanwhile."""
+        ...
+
+    def build_index(self) -> None:
+        """Build the index `drop_index` dropped (nothing when it is there)."""
         ...
 
     def insert(self, columns: VectorColumns, matrix: npt.NDArray[np.float32]) -> None:

@@ -8,14 +8,16 @@ the HNSW index, with pgvector 0.8's iterative scan so that filters still return 
 from __future__ import annotations
 
 import functools
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy.engine import Connection
 
 from memory.filters import SearchFilter
-from memory.identifiers import Fragment, conjunction, sql, vector_table_name
+from memory.identifiers import Fragment, conjunction, name_list, sql, vector_table_name
+from memory.statements import driver_copy
+from memory.vectors import pgcopy
 from memory.vectors.base import VectorColumns
 
 _CREATE_TABLE: Final = (
@@ -35,10 +37,20 @@ _CREATE_SCOPE_INDEX: Final = (
 _CREATE_OWNER_INDEX: Final = "CREATE INDEX IF NOT EXISTS {table}_owner ON {table} (user_key, agent_key)"
 _DROP_TABLE: Final = "DROP TABLE IF EXISTS {table}"
 _DROP_HNSW: Final = "DROP INDEX IF EXISTS {table}_hnsw"
+_INDEX_NAME: Final = "{table}_hnsw"
 # A batch of at least this many rows, into a table of at most RATIO times as many, rebuilds the index.
 _REBUILD_MIN_ROWS: Final = 5000
 _REBUILD_RATIO: Final = 4
-_BUILD_MEMORY: Final = "SELECT set_config('maintenance_work_mem', '1GB', true)"
+# The build slows down sharply once its graph outgrows maintenance_work_mem (64 MB by default: ~40k
+# vectors of 384 dimensions; 1M take ~2 GB); raised for the building transaction only, with as many
+# parallel workers as the server grants (pgvector builds HNSW in parallel since 0.6).
+_BUILD_SETTINGS: Final = (
+    "SELECT set_config('maintenance_work_mem', '2GB', true), "
+    "set_config('max_parallel_maintenance_workers', '7', true)"
+)
+_HAS_INDEX: Final = "SELECT to_regclass(%s) IS NOT NULL"
+# Binary COPY, the columns in the order memory.vectors.pgcopy writes them.
+_COPY: Final = "COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
 _INSERT: Final = (
     "INSERT INTO {table} (message_id, conversation_id, role, created_at, user_key, agent_key, embedding) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s::vector)"
@@ -89,41 +101,46 @@ class PgVectorStore:
     def drop(self) -> None:
         self._connection.exec_driver_sql(self._sql(_DROP_TABLE))
 
-    def suspend_index(self) -> None:
-        self._connection.exec_driver_sql(self._sql(_DROP_HNSW))
-
-    def rebuild_index(self) -> None:
-        # As for a bulk batch (see `insert`): the build slows down sharply once its graph outgrows
-        # maintenance_work_mem; raised for this transaction only.
-        self._connection.exec_driver_sql(_BUILD_MEMORY)
-        self._connection.exec_driver_sql(self._sql(_CREATE_HNSW))
-
     def insert(self, columns: VectorColumns, matrix: npt.NDArray[np.float32]) -> None:
-        rows = list(
-            zip(
-                columns.ids.tolist(),
-                columns.conversation_ids.tolist(),
-                columns.roles,
-                columns.created_us.tolist(),
-                columns.user_keys.tolist(),
-                columns.agent_keys.tolist(),
-                (_vector_text(vector) for vector in matrix),
-                strict=True,
-            )
+        """Store the rows with one binary COPY. Into a table without its HNSW index (`drop_index`:
+        a bulk load) that is all; a batch that outweighs a table with the index rebuilds it."""
+        rebuild = (
+            len(columns) >= _REBUILD_MIN_ROWS
+            and self.has_index()
+            and self.count() <= _REBUILD_RATIO * len(columns)
         )
-        if len(rows) >= _REBUILD_MIN_ROWS and self.count() <= _REBUILD_RATIO * len(rows):
+        if rebuild:
             # Inserting into HNSW costs ~7x more per row than building it afresh (10k rows: 617
             # rows/s against 2.2 s for the whole build), so a batch that outweighs the table
             # drops the index and builds it again, in this transaction. DROP INDEX locks the
-            # table until commit: searches of this space wait for a bulk load to finish.
-            self._connection.exec_driver_sql(self._sql(_DROP_HNSW))
-            self._connection.exec_driver_sql(self._sql(_INSERT), rows)
-            # The build slows down sharply once its graph outgrows maintenance_work_mem (64 MB
-            # by default: ~40k vectors of 384 dimensions); raised for this transaction only.
-            self._connection.exec_driver_sql(_BUILD_MEMORY)
-            self._connection.exec_driver_sql(self._sql(_CREATE_HNSW))
-        else:
-            self._connection.exec_driver_sql(self._sql(_INSERT), rows)
+            # table until commit: searches of this space wait for that batch to commit.
+            self.drop_index()
+        statement = self._sql(_COPY, columns=name_list(pgcopy.COLUMNS))
+
+        def feed(copy: Any) -> None:
+            copy.write(pgcopy.HEADER)
+            for chunk in pgcopy.binary_rows(columns, matrix):
+                copy.write(chunk)
+            copy.write(pgcopy.TRAILER)
+
+        driver_copy(self._connection, statement, feed)
+        if rebuild:
+            self.build_index()
+
+    def has_index(self) -> bool:
+        """Whether the space's HNSW index exists (a bulk load drops it, see `drop_index`)."""
+        name = self._sql(_INDEX_NAME)
+        return bool(self._connection.exec_driver_sql(_HAS_INDEX, (name,)).scalar_one())
+
+    def drop_index(self) -> None:
+        """Drop the HNSW index: rows then go in without it, and approximate searches read every row
+        (exact answers, at exact search's cost) until `build_index`."""
+        self._connection.exec_driver_sql(self._sql(_DROP_HNSW))
+
+    def build_index(self) -> None:
+        """Build the HNSW index if it is missing (it blocks writes to the table, not reads)."""
+        self._connection.exec_driver_sql(_BUILD_SETTINGS)
+        self._connection.exec_driver_sql(self._sql(_CREATE_HNSW))
 
     def insert_one(
         self,

@@ -221,6 +221,20 @@ class VectorRepository:
         created_us, keys = epoch_microseconds(created_at), (owner.user_key, owner.agent_key)
         self._store().insert_one(message_id, conversation_id, role, created_us, keys, vector)
 
+    def drop_approximate_index(self) -> None:
+        """PostgreSQL: drop the space's HNSW index for a bulk load (rows go in without it; approximate
+        searches read every row meanwhile). SQLite keeps no approximate index on disk: nothing."""
+        self._store().drop_index()
+
+    def build_approximate_index(self) -> None:
+        """PostgreSQL: build the space's HNSW index if it is missing. SQLite: nothing."""
+        self._store().build_index()
+
+    def has_approximate_index(self) -> bool:
+        """False only on PostgreSQL, for a space whose HNSW index is missing (a bulk load runs or
+        was cut short)."""
+        return self._store().has_index()
+
     def erase(self, message_ids: list[int]) -> int:
         """Delete the vectors of these (int) message ids with their bytes overwritten where the
         store keeps them (see the stores' `erase`); how many existed."""

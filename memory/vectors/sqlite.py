@@ -93,10 +93,14 @@ class SqliteVecStore:
         self._connection.exec_driver_sql(self._sql(_DROP_TABLE))
         self._connection.exec_driver_sql(_FORGET, (self._space_id,))
 
-    def suspend_index(self) -> None:
+    def has_index(self) -> bool:
+        """True: vec0 keeps no approximate index beside its chunks."""
+        return True
+
+    def drop_index(self) -> None:
         """Nothing: vec0 keeps no index beside its chunks."""
 
-    def rebuild_index(self) -> None:
+    def build_index(self) -> None:
         """Nothing: vec0 keeps no index beside its chunks."""
 
     def insert(self, columns: VectorColumns, matrix: npt.NDArray[np.float32]) -> None:

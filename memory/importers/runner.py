@@ -1,10 +1,12 @@
 """Import a file of conversations into a `MemoryManager`, or a `MemoryScope` (which then owns what it
 imports): streaming, idempotent (conversations keep their source id), bad records reported and
-skipped, or with `strict` the first bad record aborts before anything is written. New conversations
-go in batches of about `batch_messages` messages, each batch embedded in one model call (on a worker
-thread, while the batch before it is written) and stored in one transaction, so an interrupted
-import leaves only whole conversations, and running it again carries on. Conversations their owner marked "do not remember" are left out (and counted) unless
-`include_do_not_remember`."""
+skipped, or with `strict` the first bad record aborts before anything is written. Conversations
+their owner marked "do not remember" are left out (and counted) unless `include_do_not_remember`.
+
+New conversations go in batches of about `batch_messages` messages: each batch is embedded in one
+model call (on a worker thread, while the batch before it is written) and stored in one
+transaction, so an interrupted import leaves only whole conversations, and running it again
+carries on."""
 
 from __future__ import annotations
 
@@ -115,7 +117,7 @@ class _Batches:
         self._manager, self._records, self._summary, self._size = manager, records, summary, size
         self._stream, self._progress, self._total = stream, progress, total
         self._pending: deque[tuple[int, list[ConversationDraft]]] = deque()
-        self._queued: set[str] = set()  # source ids in a pending batch: a second copy is a duplicate
+        self._queued: set[str] = set()  # source ids not yet stored: a second copy is a duplicate
 
     def __iter__(self) -> Iterator[list[ConversationDraft]]:
         summary, batch, messages = self._summary, list[ConversationDraft](), 0
@@ -129,6 +131,7 @@ class _Batches:
                 summary.skipped += 1
             else:
                 batch.append(item)
+                self._queued.add(item.source_id or "")
                 messages += len(item.messages)
                 if messages >= self._size:
                     yield self._cut(batch)
@@ -156,7 +159,6 @@ class _Batches:
 
     def _cut(self, batch: list[ConversationDraft]) -> list[ConversationDraft]:
         self._pending.append((self._stream.tell(), batch))
-        self._queued.update(draft.source_id or "" for draft in batch)
         return batch
 
     def _report(self, position: int) -> None:

@@ -249,8 +249,8 @@ def computed_ahead(
     items: Iterable[_Item], prepare: Callable[[_Item], _Prepared], compute: Callable[[_Prepared], _Result]
 ) -> Iterator[tuple[_Prepared, _Result]]:
     """`(prepare(item), compute(prepared))` for each item, in order, with `compute` (the model) run on
-    a worker thread one item ahead: while the caller works with item i (writes it), item i+1 is
-    computed, and item i+2 is drawn and prepared. Everything else stays on the caller's thread, as
+    a worker thread one item ahead: item i+1 is computed while the caller works with item i
+    (writes it) and then draws and prepares item i+2. Everything else stays on the caller's thread, as
     what touches a connection must (an in-memory SQLite database is one per thread). When `prepare`
     fails, the item before it is still handed out first; when the caller stops early, a computation
     in flight is waited for."""

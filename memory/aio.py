@@ -174,6 +174,7 @@ class AsyncMemoryScope:
 
     create_conversation = _off_loop(MemoryFacade.create_conversation)
     add_conversations = _off_loop(MemoryFacade.add_conversations)
+    add_conversation_batches = _off_loop(MemoryFacade.add_conversation_batches)
     get_or_create_conversation = _off_loop(MemoryFacade.get_or_create_conversation)
     find_conversation = _off_loop(MemoryFacade.find_conversation)
     add_message = _off_loop(MemoryFacade.add_message)

@@ -43,7 +43,7 @@ from memory.engine import DEFAULT_URL, create_engine, database_url, session_fact
 from memory.errors import MemoryStoreError
 from memory.export import export_jsonl
 from memory.facade import MemoryFacade
-from memory.importers import FORMATS, import_file
+from memory.importers import BATCH_MESSAGES, FORMATS, import_file
 from memory.manager import MemoryManager
 from memory.migration import current_revision, downgrade, ensure_schema, head_revision, upgrade
 from memory.models import ROLES, Conversation
@@ -155,6 +155,12 @@ def _parser() -> argparse.ArgumentParser:
         "--include-do-not-remember",
         action="store_true",
         help="also import the conversations marked 'do not remember' in a ChatGPT export",
+    )
+    importer.add_argument(
+        "--batch-messages",
+        type=_POSITIVE,
+        default=BATCH_MESSAGES,
+        help=f"messages embedded together and committed together (default {BATCH_MESSAGES})",
     )
     importer.set_defaults(handler=_import)
 
@@ -468,6 +474,7 @@ def _import(args: argparse.Namespace) -> int:
                 strict=args.strict,
                 include_do_not_remember=args.include_do_not_remember,
                 progress=bar.update,
+                batch_messages=args.batch_messages,
             )
             bar.close()
     except BaseException:

@@ -29,7 +29,15 @@ from memory.embedding.base import Embedder
 from memory.errors import DuplicateError, ValidationError
 from memory.filters import SearchFilter
 from memory.gcpause import paused_for
-from memory.ingest import Pipeline, conversation_matrix, write_conversation_messages, write_conversations
+from memory.ingest import (
+    Pipeline,
+    Reused,
+    computed_ahead,
+    conversation_matrix,
+    write_batch,
+    write_conversation_messages,
+    write_conversations,
+)
 from memory.lifecycle.compact import CompactionReport, Tiering, compact
 from memory.lifecycle.forget import ForgetReport, forget
 from memory.lifecycle.restore import restore
@@ -43,8 +51,11 @@ from memory.sessions import Transactions
 from memory.spaces import checked_active
 from memory.stats import store_stats
 from memory.transactions import Unit, Work
-from memory.validation import ConversationDraft, Query, Vector
+from memory.validation import ConversationDraft, Matrix, MessageDraft, Query, Vector
 from memory.vectors.indexes import IndexCache
+
+#: The messages of a batch to embed, and the stored vectors they can reuse.
+PreparedVectors = tuple[list[MessageDraft], Reused]
 
 
 @dataclass(slots=True)
@@ -152,6 +163,36 @@ class MemoryFacade:
             matrix = conversation_matrix(drafts, embedded, self.embedder.dimensions)
             with paused_for(len(matrix)), core.writing() as session:
                 return write_conversations(session, core.active(session), self._owner, drafts, matrix)
+
+    def add_conversation_batches(
+        self,
+        batches: Iterable[Iterable[Mapping[str, Any] | ConversationDraft]],
+        *,
+        skip_duplicates: bool = False,
+        on_batch: Callable[[list[Conversation | None]], None] | None = None,
+    ) -> int:
+        """`add_conversations` for each of `batches`, in order, pipelined for bulk loads: the model
+        embeds a batch (on a worker thread, outside any transaction) while the batch before it is
+        written and the one after it is drawn from `batches` and checked. Each batch commits in one
+        transaction; a batch that fails raises once the batches before it are stored.
+
+        With `skip_duplicates`, a conversation whose source id is already stored is left out
+        instead of failing its batch (the others are stored, each whole). `on_batch(stored)` is
+        called after each batch commits, with one item per conversation, None for one left out.
+        Returns how many conversations were stored."""
+        core = self._core
+        skip_duplicates = validation.check_flag(skip_duplicates, "skip_duplicates")
+        if on_batch is not None and not callable(on_batch):
+            raise ValidationError(f"on_batch must be callable, not {on_batch!r}")
+        stored = 0
+        for (drafts, _, _), matrix in computed_ahead(batches, self._prepare_batch, _embed_batch):
+            written = write_batch(
+                core.writing, core.active, self._owner, drafts, matrix, skip_duplicates=skip_duplicates
+            )
+            stored += sum(conversation is not None for conversation in written)
+            if on_batch is not None:
+                on_batch(written)
+        return stored
 
     def get_or_create_conversation(
         self, source_id: str, *, title: str | None = None, metadata: dict[str, Any] | None = None
@@ -443,6 +484,17 @@ class MemoryFacade:
 
     # -- internals ---------------------------------------------------------------------------------------
 
+    def _prepare_batch(
+        self, batch: Iterable[Mapping[str, Any] | ConversationDraft]
+    ) -> tuple[list[ConversationDraft], Pipeline, PreparedVectors]:
+        """A batch checked, with the stored vectors its messages can reuse (read on this thread)."""
+        core = self._core
+        with paused_for(batch):
+            drafts = validation.draft_conversations(batch, core.max_content_bytes)
+        to_embed = [message for draft in drafts if draft.vectors is None for message in draft.messages]
+        pipeline = core.pipeline
+        return drafts, pipeline, (to_embed, pipeline.reusable(to_embed, core.space, self._owner))
+
     def _conversations(self, session: Work) -> ConversationRepository:
         """The repository of this facade's owner: ids outside it do not exist."""
         return ConversationRepository(session, owner=self._owner)
@@ -459,3 +511,10 @@ class MemoryFacade:
             return search_messages(
                 session, space, vector, k, where, text=query.text, mode=mode, indexes=core.indexes
             )
+
+
+def _embed_batch(prepared: tuple[list[ConversationDraft], Pipeline, PreparedVectors]) -> Matrix:
+    """The model's part of a batch (`MemoryFacade._prepare_batch`): it reads no database."""
+    drafts, pipeline, (to_embed, reused) = prepared
+    embedded = pipeline.compute(to_embed, reused)
+    return conversation_matrix(drafts, embedded, pipeline.embedder.dimensions)

@@ -7,22 +7,28 @@ Two halves, because the model must never run while the write lock is held:
 - writing (`write_messages`, inside the caller's write transaction): the messages, then their
   vectors in one bulk write, so both commit or roll back together.
 
+Bulk loads overlap the two (`computed_ahead`): the model embeds one batch on a worker thread while
+the caller's thread writes the batch before it.
+
 Usable on its own with an embedder and plain sessions; `MemoryManager` composes it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from datetime import datetime
+from typing import TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from memory.conversations import ConversationRepository, MessageBatch, StoredMessages
 from memory.embedding.base import Embedder
-from memory.errors import EmbedderError, MemoryStoreError, ValidationError
+from memory.errors import DuplicateError, EmbedderError, MemoryStoreError, ValidationError
+from memory.gcpause import paused_for
 from memory.models import Conversation, EmbeddingSpace, Message, utcnow
 from memory.owners import Owner, key_columns
 from memory.transactions import Work
@@ -35,6 +41,12 @@ from memory.vectors.repository import epoch_column
 Embed = Callable[[list[str]], Matrix]
 #: Opens a transaction and yields its session.
 Transaction = Callable[[], AbstractContextManager[Work]]
+#: Stored vectors by content hash, for drafts whose content is already embedded.
+Reused = dict[str, npt.NDArray[np.float32]]
+
+_Item = TypeVar("_Item")
+_Prepared = TypeVar("_Prepared")
+_Result = TypeVar("_Result")
 
 
 class Pipeline:
@@ -64,16 +76,28 @@ class Pipeline:
     ) -> Matrix:
         """One vector per draft (of the embedder's `space`), reusing only `owner`'s; with
         `conversation_id`, the owner must have that conversation, checked before the model runs."""
-        reused: dict[str, npt.NDArray[np.float32]] = {}
-        if drafts or conversation_id is not None:
-            with self.reading() as session:
-                conversations = ConversationRepository(session, owner=owner)
-                if drafts:
-                    reused = reusable_vectors(
-                        conversations, space, drafts, require_conversation=conversation_id
-                    )
-                elif conversation_id is not None:
-                    conversations.require(conversation_id)
+        return self.compute(drafts, self.reusable(drafts, space, owner, conversation_id=conversation_id))
+
+    def reusable(
+        self,
+        drafts: Sequence[MessageDraft],
+        space: EmbeddingSpace,
+        owner: Owner,
+        *,
+        conversation_id: int | None = None,
+    ) -> Reused:
+        """The first half of `vectors`, the database's: the stored vectors the drafts can reuse."""
+        if not drafts and conversation_id is None:
+            return {}
+        with self.reading() as session:
+            conversations = ConversationRepository(session, owner=owner)
+            if not drafts:
+                conversations.require(cast(int, conversation_id))
+                return {}
+            return reusable_vectors(conversations, space, drafts, require_conversation=conversation_id)
+
+    def compute(self, drafts: Sequence[MessageDraft], reused: Reused) -> Matrix:
+        """The second half of `vectors`, the model's; it reads no database, so any thread may run it."""
         return vectors_for(drafts, reused, self.embed, self.embedder.dimensions)
 
 
@@ -190,6 +214,66 @@ def write_conversations(
     ]
     write_messages(session, space, batches, matrix)
     return created
+
+
+def write_batch(
+    writing: Transaction,
+    active: Callable[[Work], EmbeddingSpace],
+    owner: Owner,
+    drafts: Sequence[ConversationDraft],
+    matrix: Matrix,
+    *,
+    skip_duplicates: bool,
+) -> list[Conversation | None]:
+    """`write_conversations` in one write transaction (`active` gives the space to write to). With
+    `skip_duplicates`, a batch refused for a source id already stored is written again one
+    conversation at a time, each in its own transaction, and those refused are None."""
+    try:
+        with paused_for(len(matrix)), writing() as session:
+            return list(write_conversations(session, active(session), owner, drafts, matrix))
+    except DuplicateError:
+        if not skip_duplicates:
+            raise
+    written: list[Conversation | None] = []
+    start = 0
+    for draft in drafts:
+        rows = Matrix(matrix[start : start + len(draft.messages)])
+        start += len(draft.messages)
+        try:
+            with writing() as session:
+                written += write_conversations(session, active(session), owner, [draft], rows)
+        except DuplicateError:
+            written.append(None)
+    return written
+
+
+def computed_ahead(
+    items: Iterable[_Item], prepare: Callable[[_Item], _Prepared], compute: Callable[[_Prepared], _Result]
+) -> Iterator[tuple[_Prepared, _Result]]:
+    """`(prepare(item), compute(prepared))` for each item, in order, with `compute` (the model) run on
+    a worker thread one item ahead: item i+1 is computed while the caller works with item i
+    (writes it) and then draws and prepares item i+2. Everything else stays on the caller's thread, as
+    what touches a connection must (an in-memory SQLite database is one per thread). When `prepare`
+    fails, the item before it is still handed out first; when the caller stops early, a computation
+    in flight is waited for."""
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memory-model")
+    pending: tuple[_Prepared, Future[_Result]] | None = None
+    try:
+        for item in items:
+            try:
+                prepared = prepare(item)
+            except BaseException:
+                if pending is not None:
+                    yield pending[0], pending[1].result()
+                raise
+            following = (prepared, worker.submit(compute, prepared))
+            if pending is not None:
+                yield pending[0], pending[1].result()
+            pending = following
+        if pending is not None:
+            yield pending[0], pending[1].result()
+    finally:
+        worker.shutdown(wait=True, cancel_futures=True)
 
 
 def write_conversation_messages(

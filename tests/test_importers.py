@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 import sqlalchemy as sa
 
@@ -294,3 +303,148 @@ def test_export_then_import_gives_the_same_conversations(tmp_path: Path) -> None
         messages = connection.execute(sa.text("SELECT count(*) FROM messages")).scalar_one()
     engine.dispose()
     assert vectors == messages == 8
+
+
+_IMPORTER = """
+import sys
+import memory
+from memory.importers import import_file
+
+manager = memory.MemoryManager(sys.argv[1], embedder=memory.FakeEmbedder(32), migrate=False)
+def report(done, total):
+    print(done, flush=True)
+
+summary = import_file(manager, sys.argv[2], batch_messages=int(sys.argv[3]), progress=report)
+print("done", summary.imported, flush=True)
+"""
+
+
+def _stored_counts(manager: MemoryManager) -> dict[str, int]:
+    """Messages (each with its vector) per source id, checking that no conversation is stored twice."""
+    with manager.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT c.source_id, count(m.id) FROM conversations c "
+                "LEFT JOIN messages m ON m.conversation_id = c.id GROUP BY c.id, c.source_id"
+            )
+        ).all()
+    counts = {str(source): int(count) for source, count in rows}
+    assert len(counts) == len(rows), "a conversation was imported twice"
+    stats = manager.stats()
+    assert stats["messages"] == sum(counts.values()) and stats["vectors"] == {1: stats["messages"]}
+    return counts
+
+
+def test_an_import_killed_midway_leaves_whole_conversations_and_a_rerun_completes(memory_url: str) -> None:
+    with DEMO.open("rb") as stream:
+        expected = {
+            r.source_id: len(r.messages) for r in read_chatgpt(stream) if not isinstance(r, Exception)
+        }
+    # Small batches, so that most kills land between two commits or in the middle of one.
+    command = [sys.executable, "-c", _IMPORTER, memory_url, str(DEMO), "64"]
+    rng = random.Random(19)
+    partial = 0
+    with MemoryManager(memory_url, embedder=FakeEmbedder(32)) as manager:
+        for _ in range(4):
+            child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+            assert child.stdout is not None
+            for _ in range(rng.randint(1, 8)):  # a line each time a batch has committed
+                if child.stdout.readline().startswith("done"):
+                    break
+            time.sleep(rng.uniform(0.0, 0.05))
+            os.kill(child.pid, signal.SIGKILL)
+            child.communicate(timeout=60)
+            counts = _stored_counts(manager)
+            assert all(count == expected[source] for source, count in counts.items()), "half a conversation"
+            partial += 0 < len(counts) < len(expected)
+        assert partial, "no kill landed in the middle of an import: the test proved nothing"
+        before = len(_stored_counts(manager))
+        summary = import_file(manager, DEMO, batch_messages=64)
+        assert (summary.imported, summary.skipped, summary.failed) == (len(expected) - before, before, 0)
+        assert _stored_counts(manager) == expected
+        assert sum(expected.values()) == 2444
+
+
+def test_conversations_are_embedded_across_conversations_in_batches(memory_url: str, tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    class Counting(FakeEmbedder):
+        def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+            calls.append(len(texts))
+            return super().embed(texts)
+
+    path = write_jsonl(tmp_path / "many.jsonl", [_record(n, messages=3) for n in range(20)])
+    progress: list[int] = []
+    with MemoryManager(memory_url, embedder=Counting(32)) as manager:
+        summary = import_file(
+            manager, path, batch_messages=25, progress=lambda done, _: progress.append(done)
+        )
+        assert (summary.imported, summary.messages) == (20, 60)
+        assert calls == [27, 27, 6]  # whole conversations: the first batch to reach 25 messages closes
+        assert progress == sorted(progress) and progress[-1] == path.stat().st_size
+        assert (
+            manager.search("conversation 7 message 2", k=1)[0].message.content == "conversation 7 message 2"
+        )
+        with pytest.raises(memory.ValidationError, match="batch_messages"):
+            import_file(manager, path, batch_messages=0)
+
+
+def test_a_source_id_twice_in_one_file_is_imported_once(
+    memory_manager: MemoryManager, tmp_path: Path
+) -> None:
+    records = [_record(1, messages=2), _record(2, messages=2), _record(1, messages=5)]
+    summary = import_file(memory_manager, write_jsonl(tmp_path / "twice.jsonl", records), batch_messages=100)
+    assert (summary.imported, summary.skipped, summary.messages) == (2, 1, 4)
+    assert _stored_counts(memory_manager) == {"c1": 2, "c2": 2}
+
+
+def test_an_in_memory_store_imports_in_batches(tmp_path: Path) -> None:
+    """The model runs on a worker thread; the database stays on the caller's (an in-memory SQLite
+    database is one per thread)."""
+    path = write_jsonl(tmp_path / "many.jsonl", [_record(n, messages=3) for n in range(10)])
+    with MemoryManager("sqlite://", embedder=FakeEmbedder(32)) as manager:
+        assert import_file(manager, path, batch_messages=4).imported == 10
+        assert manager.stats()["messages"] == 30
+
+
+def test_add_conversation_batches_commits_each_batch_and_skips_duplicates(
+    memory_manager: MemoryManager,
+) -> None:
+    memory_manager.create_conversation("present", source_id="c3")
+    batches = [[_conversation(1), _conversation(2)], [_conversation(3), _conversation(4)]]
+    seen: list[list[str | None]] = []
+
+    def on_batch(stored: list[memory.Conversation | None]) -> None:
+        seen.append([None if c is None else c.source_id for c in stored])
+        assert memory_manager.stats()["conversations"] == 1 + sum(c is not None for b in seen for c in b)
+
+    stored = memory_manager.add_conversation_batches(batches, skip_duplicates=True, on_batch=on_batch)
+    assert stored == 3 and seen == [["c1", "c2"], [None, "c4"]]
+    with pytest.raises(memory.DuplicateError):
+        memory_manager.add_conversation_batches([[_conversation(5)], [_conversation(1)]])
+    assert memory_manager.find_conversation("c5") is not None  # the batch before the bad one is stored
+    bad = [[_conversation(6)], [{"title": "x", "colour": "blue"}], [_conversation(7)]]
+    with pytest.raises(memory.ValidationError):
+        memory_manager.add_conversation_batches(bad)
+    assert memory_manager.find_conversation("c6") is not None
+    assert memory_manager.find_conversation("c7") is None
+    with pytest.raises(memory.ValidationError):
+        memory_manager.add_conversation_batches([], on_batch="print")  # type: ignore[arg-type]
+
+
+def _conversation(number: int, *, messages: int = 1) -> dict[str, object]:
+    """A conversation as `add_conversations` takes it."""
+    return {
+        "source_id": f"c{number}",
+        "title": f"conversation {number}",
+        "messages": [
+            {"role": "user", "content": f"conversation {number} message {m}"} for m in range(messages)
+        ],
+    }
+
+
+def _record(number: int, *, messages: int = 1) -> dict[str, object]:
+    """The same as a JSON Lines record."""
+    record = _conversation(number, messages=messages)
+    record["id"] = record.pop("source_id")
+    return record

@@ -9,8 +9,8 @@ are counted first (in the index, up to a cap), and the words take one of three p
   the candidates, ranked by FTS5's BM25 over them;
 - scoring: the other rare words: they add to the score of the candidates that hold them, as much
   as BM25 gives a word that many messages hold, held once by a message of average length, and
-  move to the finding part, rarest first, while the candidates are fewer than asked for (a filter,
-  `min_matched`) and within `EXPANDING_BUDGET`;
+  move to the finding part, rarest first, while no candidate passes (a filter, `min_matched`) and
+  within `EXPANDING_BUDGET`;
 - stopwords: the words that more than `COMMON_SHARE` of the store's messages hold (and at least
   `MIN_COMMON`): a stopword rule from the store's own statistics, for any language. They are left
   out, as the English stopwords are. A query of such words only is found by its rarest one, unless
@@ -43,10 +43,10 @@ MIN_COMMON: Final = 1000
 #: common threshold's messages.
 ALL_COMMON_FACTOR: Final = 8
 #: The finding words' messages ranked by BM25 at most, as a multiple of the common threshold.
-FINDING_BUDGET: Final = 4
-#: More words are added to the finding side while the candidates are fewer than asked for and the
-#: messages ranked stay within this multiple of the common threshold.
-EXPANDING_BUDGET: Final = 16
+FINDING_BUDGET: Final = 1
+#: More words are added to the finding side while no candidate passes (a filter, `min_matched`) and
+#: the messages ranked stay within this multiple of the common threshold.
+EXPANDING_BUDGET: Final = 8
 
 # FTS5's BM25 constants (k1 = 1.2, b = 0.75): a word held once by a message of average length
 # weighs idf * (k1 + 1) / (1 + k1) = idf.
@@ -95,11 +95,7 @@ def rank_messages(
     while finding:
         ranked = _rank(connection, split, finding, scoring, filters, needed)
         cost = sum(split.counts[word] for word in finding)
-        if (
-            len(ranked) >= k
-            or not scoring
-            or cost + split.counts[scoring[0]] > EXPANDING_BUDGET * split.common
-        ):
+        if ranked or not scoring or cost + split.counts[scoring[0]] > EXPANDING_BUDGET * split.common:
             break
         finding.append(scoring.pop(0))
     return ranked[:k]

@@ -124,3 +124,17 @@ def test_the_store_s_common_words_are_its_stopwords(
     assert split.counts["pèx"] == split.common  # counted only up to the threshold
     # A query of common words only is found by them (they are in fewer than 8x the threshold).
     assert len(found(memory_manager, COMMON, k=5)) == 5
+
+
+def test_a_query_of_the_most_words_searched_runs(
+    memory_manager: MemoryManager, store: dict[str, int]
+) -> None:
+    """64 words (the most a query searches), each counted and checked in one statement."""
+    query = " ".join([*(f"unbekannt{i}" for i in range(70)), COMMON, "wolkenkratzer"])
+    assert len(query_words(query)) == 64
+    assert found(memory_manager, f"wolkenkratzer {query}", k=5)[0] in {
+        store["both"],
+        store["one"],
+        store["other"],
+    }
+    assert found(memory_manager, query, k=5) == []  # its known words are beyond the 64th

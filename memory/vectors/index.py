@@ -269,6 +269,24 @@ class VectorIndex:
                 return self._search_exact(unit, k, where)
             return self._search_binary(unit, k, where)
 
+    def vectors(
+        self, connection: Connection, message_ids: list[int]
+    ) -> dict[int, npt.NDArray[np.float32]] | None:
+        """The (unit) vectors of these message ids, from RAM, or None when the caller must read
+        them from the store (reading them back costs ~0.15 ms each)."""
+        if not self.usable(connection):
+            return None
+        with self._lock:
+            if not self.sync(connection):
+                return None
+            wanted = np.asarray(message_ids, dtype=np.int64)
+            found: dict[int, npt.NDArray[np.float32]] = {}
+            for block in self._blocks:
+                n = block.n
+                for row in np.flatnonzero(np.isin(block.ids[:n], wanted) & block.alive[:n]).tolist():
+                    found[int(block.ids[row])] = block.vectors[row].copy()
+            return found
+
     def _masks(self, where: SearchFilter) -> list[npt.NDArray[np.bool_]]:
         """Per block: the rows a search may return."""
         masks: list[npt.NDArray[np.bool_]] = []

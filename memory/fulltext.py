@@ -7,6 +7,8 @@ User text never reaches a query parser: on SQLite it is split into words here, e
 as an FTS5 string (a word holds only letters, digits and underscores, so it cannot close the
 quotes); on PostgreSQL each whitespace-separated piece is bound as a parameter of `plainto_tsquery`,
 which reads no operators. Terms are ORed, and the messages holding the rarest of them rank first.
+On SQLite the rarest words find the messages and the common ones only score them
+(`memory.fts5_ranking`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import sqlalchemy as sa
 
 from memory.errors import translate_database_errors
 from memory.filters import SearchFilter
-from memory.identifiers import FULL_TEXT_TABLE
+from memory.fts5_ranking import rank_messages
 from memory.models import Message
 from memory.transactions import Work
 
@@ -46,8 +48,6 @@ _STOPWORD_LIST: Final = (
     "you your yours yourself yourselves"
 )
 _STOPWORDS: Final = frozenset(_STOPWORD_LIST.split())
-_FTS: Final = sa.table(FULL_TEXT_TABLE, sa.column("rowid"), sa.column("rank"))
-_FTS_MATCH: Final[sa.ColumnElement[Any]] = sa.literal_column(FULL_TEXT_TABLE)
 _ENGLISH: Final[sa.ColumnElement[Any]] = sa.literal_column("'english'::regconfig")
 
 
@@ -76,11 +76,6 @@ def query_terms(text: str) -> list[str]:
     return list(terms)
 
 
-def fts5_query(words: list[str]) -> str:
-    """An FTS5 query matching any of `words` (each quoted as a string, never read as syntax)."""
-    return " OR ".join(f'"{word}"' for word in words)
-
-
 def search_text(
     session: Work, text: str, k: int, where: SearchFilter, *, min_matched: float = 0.0
 ) -> list[tuple[int, float]]:
@@ -89,8 +84,10 @@ def search_text(
     The query's terms are its words on SQLite (FTS5 splits text into words too) and its
     whitespace-separated pieces on PostgreSQL (`query_terms`). A message matches when it holds any
     of them, and at least the fraction `min_matched` of them (rounded up). Higher scores are better;
-    the scales of the backends differ. SQLite's is BM25. PostgreSQL has no BM25: its score is the
-    sum, over the terms a message holds, of each term's rarity among the matching messages
+    the scales of the backends differ. SQLite's is BM25, and its messages are found by the store's
+    rarest words (`memory.fts5_ranking`: the store's most common words are its stopwords there,
+    other rare words score the messages found). PostgreSQL has no BM25: its score is the sum, over
+    the terms a message holds, of each term's rarity among the matching messages
     (ln(1 + matches / matches holding it)), scaled by BM25's length normalisation, with
     `ts_rank_cd` breaking ties. Arguments were made by `memory.validation`.
     """
@@ -100,21 +97,11 @@ def search_text(
     if not terms:
         return []
     filters = where.message_clauses()
-    needed = math.ceil(min_matched * len(terms))
-    if sqlite:
-        if needed > 1:
-            filters.append(_words_held(terms, _fts5_holds) >= needed)
-        score: sa.ColumnElement[Any] = -_FTS.c.rank  # FTS5's rank is bm25(): more negative is better
-        statement = (
-            sa.select(Message.id, score)
-            .select_from(_FTS.join(Message, Message.id == _FTS.c.rowid))
-            .where(_FTS_MATCH.op("MATCH")(fts5_query(terms)), *filters)
-            .order_by(_FTS.c.rank, Message.id)
-        )
-    else:
-        statement = _postgres_ranking(terms, filters, needed)
     with translate_database_errors("search message text"):
-        rows = connection.execute(statement.limit(k)).all()
+        if sqlite:
+            return rank_messages(connection, terms, k, filters, min_matched)
+        needed = math.ceil(min_matched * len(terms))
+        rows = connection.execute(_postgres_ranking(terms, filters, needed).limit(k)).all()
     return [(int(message_id), float(value)) for message_id, value in rows]
 
 
@@ -158,16 +145,6 @@ def _postgres_ranking(terms: list[str], filters: list[Any], needed: int) -> sa.S
     return sa.select(ranked.c.id, ranked.c.weight).order_by(
         ranked.c.weight.desc(), ranked.c.density.desc(), ranked.c.id
     )
-
-
-def _fts5_holds(word: str) -> sa.ColumnElement[bool]:
-    """Whether the message holds `word` (the rowids that match it are collected once per statement)."""
-    matching = (
-        sa.text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :word")
-        .bindparams(sa.bindparam("word", fts5_query([word]), unique=True))
-        .columns(sa.column("rowid", sa.Integer))
-    )
-    return Message.id.in_(matching)
 
 
 def _words_held(words: list[_T], holds: Callable[[_T], sa.ColumnElement[bool]]) -> sa.ColumnElement[int]:

@@ -56,6 +56,10 @@ _MAX_SERVER_NAME: Final = 63  # PostgreSQL's NAMEDATALEN - 1
 #: PostgreSQL's GIN expression index that plays the same part.
 FULL_TEXT_TABLE: Final = "messages_fts"
 FULL_TEXT_INDEX: Final = "ix_messages_content_fts"
+#: The FTS5 table as an identifier for SQL text, and its shadow table of index blocks (row 1 holds
+#: the index's averages, message count first).
+FULL_TEXT_NAME: Final = Identifier(FULL_TEXT_TABLE)
+FULL_TEXT_DATA: Final = Identifier(f"{FULL_TEXT_TABLE}_data")
 
 
 def vector_table_name(space_id: int) -> Identifier:

@@ -134,7 +134,7 @@ def _distances(vectors: VectorRepository, query: Vector | None, message_ids: lis
         return dict.fromkeys(message_ids, math.nan)
     if not message_ids:
         return {}
-    stored = vectors.fetch(message_ids)
+    stored = vectors.directions(message_ids)
     unit = query / np.linalg.norm(query)
     distances: dict[int, float] = {}
     for message_id in message_ids:

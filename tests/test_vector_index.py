@@ -262,3 +262,25 @@ def test_logged_runs_replay_adds_and_deletes_in_order(memory_engine: sa.Engine) 
         assert set(index.ids()) == expected
         hits = index.search(session.connection(), matrix[0], 2, SearchFilter())
         assert hits is not None and {hits[0][0], hits[1][0]} == {1, 550}
+
+
+def test_a_search_scoped_to_a_conversation_sees_its_new_and_deleted_rows(store) -> None:  # type: ignore[no-untyped-def]
+    """A scoped search finds its conversation's rows by an order kept per block: rows added to the
+    conversation after it was made, and rows deleted since, are seen as vec0 sees them."""
+    indexed, plain, _, _ = store
+    (query,) = clustered(np.random.default_rng(14), 1)
+    first = indexed.search(query, k=15, conversation_id=3)
+    assert [h.message.id for h in first] == [
+        h.message.id for h in plain.search(query, k=15, conversation_id=3)
+    ]
+    near = np.vstack([query + 0.01 * i for i in range(1, 4)]).astype(np.float32)
+    added = indexed.add_messages(
+        3, [{"role": "user", "content": f"near {i}"} for i in range(3)], vectors=near
+    )
+    indexed.delete_message(first[0].message.id)
+    hits = indexed.search(query, k=15, conversation_id=3)
+    assert [h.message.id for h in hits] == [
+        h.message.id for h in plain.search(query, k=15, conversation_id=3)
+    ]
+    assert {m.id for m in added} <= {h.message.id for h in hits}
+    assert first[0].message.id not in {h.message.id for h in hits}

@@ -81,6 +81,21 @@ class _Block:
     vectors: npt.NDArray[np.float32]  # rows L2-normalised
     words: list[npt.NDArray[np.uint64]] = field(default_factory=list)  # binary mode, one array per 64 bits
     n: int = 0
+    # The filled rows ordered by conversation, made on the first search scoped to one and remade
+    # when rows were appended since (`ordered_n`): a scoped search then finds its rows by bisection
+    # instead of comparing every row.
+    by_conversation: npt.NDArray[np.intp] | None = None
+    sorted_conversations: npt.NDArray[np.int64] | None = None
+    ordered_n: int = -1
+
+    def rows_of(self, conversation_id: int) -> npt.NDArray[np.intp]:
+        """The positions of the rows of one conversation (alive or not), in row order."""
+        if self.by_conversation is None or self.sorted_conversations is None or self.ordered_n != self.n:
+            self.by_conversation = np.argsort(self.conversation_ids[: self.n], kind="stable")
+            self.sorted_conversations = self.conversation_ids[self.by_conversation]
+            self.ordered_n = self.n
+        first, last = np.searchsorted(self.sorted_conversations, [conversation_id, conversation_id + 1])
+        return self.by_conversation[first:last]
 
 
 class VectorIndex:
@@ -437,6 +452,24 @@ class VectorIndex:
                 return self._search_exact(unit, k, where)
             return self._search_binary(unit, k, where)
 
+    def vectors(
+        self, connection: Connection, message_ids: list[int]
+    ) -> dict[int, npt.NDArray[np.float32]] | None:
+        """The (unit) vectors of these message ids, from RAM, or None when the caller must read
+        them from the store (reading them back costs ~0.15 ms each)."""
+        if not self.usable(connection):
+            return None
+        with self._lock:
+            if not self.sync(connection):
+                return None
+            wanted = np.asarray(message_ids, dtype=np.int64)
+            found: dict[int, npt.NDArray[np.float32]] = {}
+            for block in self._blocks:
+                n = block.n
+                for row in np.flatnonzero(np.isin(block.ids[:n], wanted) & block.alive[:n]).tolist():
+                    found[int(block.ids[row])] = block.vectors[row].copy()
+            return found
+
     def _masks(self, where: SearchFilter) -> list[npt.NDArray[np.bool_]]:
         """Per block: the rows a search may return."""
         masks: list[npt.NDArray[np.bool_]] = []
@@ -466,6 +499,8 @@ class VectorIndex:
     def _search_exact(
         self, unit: npt.NDArray[np.float32], k: int, where: SearchFilter
     ) -> list[tuple[int, float]]:
+        if where.conversation_id is not None:
+            return self._search_conversation(unit, k, where, where.conversation_id)
         masks = self._masks(where)
 
         def scan(task: tuple[int, int, int]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
@@ -495,6 +530,38 @@ class VectorIndex:
             ]
             results = list(self._executor().map(scan, tasks))
         return _merge([scores for scores, _ in results], [ids for _, ids in results], k)
+
+    def _search_conversation(
+        self, unit: npt.NDArray[np.float32], k: int, where: SearchFilter, conversation_id: int
+    ) -> list[tuple[int, float]]:
+        """`_search_exact` scoped to one conversation: its rows found by bisection, the other
+        filters checked on them only."""
+        scores: list[npt.NDArray[np.float32]] = []
+        ids: list[npt.NDArray[np.int64]] = []
+        for block in self._blocks:
+            rows = block.rows_of(conversation_id)
+            if len(rows):
+                rows = rows[self._keep(block, rows, where)]
+            if len(rows):
+                scores.append(_dot(block.vectors[rows], unit))
+                ids.append(block.ids[rows])
+        return _merge(scores, ids, k)
+
+    def _keep(self, block: _Block, rows: npt.NDArray[np.intp], where: SearchFilter) -> npt.NDArray[np.bool_]:
+        """Which of a block's `rows` are alive and pass the filter (its conversation aside)."""
+        keep = block.alive[rows].copy()
+        if where.roles is not None:
+            codes = np.array([vec0_chunks.ROLE_CODES[r] for r in where.roles], dtype=np.uint8)
+            keep &= np.isin(block.role_codes[rows], codes)
+        if where.since_us is not None:
+            keep &= block.created_us[rows] >= where.since_us
+        if where.until_us is not None:
+            keep &= block.created_us[rows] < where.until_us
+        if where.owner.user_id is not None:
+            keep &= block.user_keys[rows] == where.owner.user_key
+        if where.owner.agent_id is not None:
+            keep &= block.agent_keys[rows] == where.owner.agent_key
+        return keep
 
     def _search_binary(
         self, unit: npt.NDArray[np.float32], k: int, where: SearchFilter

@@ -256,6 +256,15 @@ class VectorRepository:
         """The stored vectors of these (int) message ids."""
         return self._store().get(message_ids) if message_ids else {}
 
+    def directions(self, message_ids: list[int]) -> dict[int, npt.NDArray[np.float32]]:
+        """The stored vectors of these (int) message ids, for their direction only: from the
+        in-memory index (unit length) when it can answer for this transaction, else `fetch`."""
+        if message_ids and self.index is not None:
+            found = self.index.vectors(self._work.connection(), message_ids)
+            if found is not None:
+                return found
+        return self.fetch(message_ids)
+
     def _owner_keys(
         self, conversation_ids: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:

@@ -1,0 +1,140 @@
+"""The words side in stores where words are common: the rarest words find, and the top results are
+the ones an unpruned ranking gives where they must be (exact codes, rare words, filters), on both
+backends; on SQLite they are checked against FTS5's own BM25 over all the query's words."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from memory import MemoryManager
+from memory.fts5_ranking import MIN_COMMON, fts5_query, split_words
+from memory.fulltext import query_words
+
+pytestmark = pytest.mark.both_backends
+
+# More messages than MIN_COMMON hold the common words, so they are stopwords of the store on
+# SQLite; a few hold rare ones. The words are not English, so no stopword list knows them.
+FILLERS = MIN_COMMON + 150
+COMMON = "pèx daux schirraus nou"
+
+
+@pytest.fixture
+def store(memory_manager: MemoryManager) -> dict[str, int]:
+    """Conversation ids and message ids of a store of common words with a few rare ones."""
+    first = memory_manager.create_conversation("first")
+    second = memory_manager.create_conversation("second")
+    fillers = [
+        {"role": ("user", "assistant")[i % 2], "content": f"{COMMON} zöt{i % 40} filler {i}"}
+        for i in range(FILLERS)
+    ]
+    memory_manager.add_messages(first.id, fillers[: FILLERS // 2])
+    memory_manager.add_messages(second.id, fillers[FILLERS // 2 :])
+    rare = [
+        ("code", first.id, "user", f"{COMMON} claim CLM-8042-41837 was rejected"),
+        ("both", first.id, "user", f"{COMMON} wolkenkratzer glühbirne"),
+        ("one", first.id, "assistant", f"{COMMON} wolkenkratzer"),
+        ("other", second.id, "user", f"{COMMON} glühbirne und wolkenkratzer, wolkenkratzer"),
+        ("other_role", second.id, "assistant", f"{COMMON} glühbirne"),
+    ]
+    ids = {"first": first.id, "second": second.id}
+    for label, conversation_id, role, content in rare:
+        (message,) = memory_manager.add_messages(conversation_id, [{"role": role, "content": content}])
+        ids[label] = message.id
+    return ids
+
+
+def unpruned(manager: MemoryManager, text: str, k: int, where: str = "", **values: object) -> list[int]:
+    """FTS5's BM25 over every word of `text`, as the words side ranked before pruning (SQLite)."""
+    query = fts5_query(query_words(text))
+    with manager.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+                f"WHERE messages_fts MATCH :query {where} ORDER BY rank, m.id LIMIT :k"
+            ),
+            {"query": query, "k": k, **values},
+        ).all()
+    return [row[0] for row in rows]
+
+
+def found(manager: MemoryManager, text: str, k: int = 3, mode: str = "text", **filters: object) -> list[int]:
+    return [hit.message.id for hit in manager.search(text, k=k, mode=mode, **filters)]  # type: ignore[arg-type]
+
+
+def test_an_exact_code_among_common_words_is_found_first(
+    memory_manager: MemoryManager, store: dict[str, int]
+) -> None:
+    for mode in ("text", "hybrid"):
+        assert found(memory_manager, f"{COMMON} CLM-8042-41837", mode=mode)[0] == store["code"]
+    if memory_manager.engine.dialect.name == "sqlite":
+        assert found(memory_manager, f"{COMMON} 41837", k=1) == unpruned(memory_manager, f"{COMMON} 41837", 1)
+
+
+def test_rare_words_rank_as_bm25_over_all_the_words_ranks_them(
+    memory_manager: MemoryManager, store: dict[str, int]
+) -> None:
+    hits = found(memory_manager, "wolkenkratzer glühbirne", k=5)
+    assert set(hits) == {store["both"], store["one"], store["other"], store["other_role"]}
+    assert set(hits[:2]) == {store["both"], store["other"]}  # the two that hold both words
+    if memory_manager.engine.dialect.name == "sqlite":
+        query = f"{COMMON} wolkenkratzer glühbirne"
+        assert found(memory_manager, query, k=2) == unpruned(memory_manager, query, 2)
+        assert found(memory_manager, "wolkenkratzer glühbirne", k=5) == unpruned(
+            memory_manager, "wolkenkratzer glühbirne", 5
+        )
+
+
+def test_filters_apply_to_the_pruned_words_side(memory_manager: MemoryManager, store: dict[str, int]) -> None:
+    query = f"{COMMON} wolkenkratzer glühbirne"
+    in_second = found(memory_manager, query, k=5, conversation_id=store["second"])
+    # First the messages that hold rare words (then, on PostgreSQL, those of common words only).
+    assert in_second[0] == store["other"] and set(in_second[:2]) == {store["other"], store["other_role"]}
+    users = found(memory_manager, query, k=5, roles="user")
+    assert set(users[:2]) == {store["both"], store["other"]}
+    assert (
+        found(memory_manager, query, k=5, mode="hybrid", conversation_id=store["first"], roles="assistant")[0]
+        == store["one"]
+    )
+    if memory_manager.engine.dialect.name == "sqlite":
+        # The messages that hold only stopwords of the store are left out; the others rank as before.
+        assert (
+            in_second
+            == unpruned(memory_manager, query, 5, "AND m.conversation_id = :c", c=store["second"])[:2]
+        )
+        assert users == unpruned(memory_manager, query, 5, "AND m.role = 'user'")[:2]
+
+
+def test_a_filter_that_keeps_none_of_the_rarest_words_messages_still_finds(
+    memory_manager: MemoryManager, store: dict[str, int]
+) -> None:
+    """The rarest word is only in the first conversation; in the second, the next one finds."""
+    hits = found(memory_manager, "claim wolkenkratzer", k=5, conversation_id=store["second"])
+    assert hits == [store["other"]]
+
+
+@pytest.mark.sqlite_only
+def test_the_store_s_common_words_are_its_stopwords(
+    memory_manager: MemoryManager, store: dict[str, int]
+) -> None:
+    with memory_manager.engine.connect() as connection:
+        split = split_words(connection, query_words(f"{COMMON} wolkenkratzer glühbirne zöt7"))
+    assert split.finding == ("wolkenkratzer", "glühbirne", "zöt7")  # rarest first
+    assert split.scoring == ()
+    assert split.counts["pèx"] == split.common  # counted only up to the threshold
+    # A query of common words only is found by them (they are in fewer than 8x the threshold).
+    assert len(found(memory_manager, COMMON, k=5)) == 5
+
+
+def test_a_query_of_the_most_words_searched_runs(
+    memory_manager: MemoryManager, store: dict[str, int]
+) -> None:
+    """64 words (the most a query searches), each counted and checked in one statement."""
+    query = " ".join([*(f"unbekannt{i}" for i in range(70)), COMMON, "wolkenkratzer"])
+    assert len(query_words(query)) == 64
+    assert found(memory_manager, f"wolkenkratzer {query}", k=5)[0] in {
+        store["both"],
+        store["one"],
+        store["other"],
+    }
+    assert found(memory_manager, query, k=5) == []  # its known words are beyond the 64th

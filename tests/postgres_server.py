@@ -410,19 +410,7 @@ class _Server:
         last = ""
         for attempt in range(5):
             self.port = _free_port()
-            cmd = [
-                self._bin("pg_ctl"),
-                "-D",
-                str(self.data),
-                "-l",
-                str(self.server_log),
-                "-w",
-                "-t",
-                str(int(self.start_timeout)),
-                "-o",
-                f"-p {self.port}",
-                "start",
-            ]
+            cmd = self._start_command()
             log_size = self.server_log.stat().st_size if self.server_log.exists() else 0
             ctl_out = self.root / "pg_ctl-start.out"
             ctl_out.unlink(missing_ok=True)
@@ -548,15 +536,9 @@ class _Server:
                 break
         self.started = False
 
-    def stop(self) -> None:
-        """Stop the server (``pg_ctl stop -m fast``), keeping its data and port for `resume`."""
-        self._stop_server()
-
-    def resume(self) -> None:
-        """Start the stopped server again, on the same port with the same data."""
-        if self.started or self.root is None or self.port is None:
-            raise PostgresStartError("resume() needs a server that was started and then stopped")
-        cmd = [
+    def _start_command(self) -> list[str]:
+        """``pg_ctl start`` of this server's data directory on its port, waiting until it is up."""
+        return [
             self._bin("pg_ctl"),
             "-D",
             str(self.data),
@@ -569,6 +551,16 @@ class _Server:
             f"-p {self.port}",
             "start",
         ]
+
+    def stop(self) -> None:
+        """Stop the server (``pg_ctl stop -m fast``), keeping its data and port for `resume`."""
+        self._stop_server()
+
+    def resume(self) -> None:
+        """Start the stopped server again, on the same port with the same data."""
+        if self.started or self.root is None or self.port is None:
+            raise PostgresStartError("resume() needs a server that was started and then stopped")
+        cmd = self._start_command()
         ctl_out = self.root / "pg_ctl-resume.out"
         r = _run(
             cmd,

@@ -47,13 +47,14 @@ print(json.dumps({"errors": errors, "ids": ids}))
 """
 
 
-def _run_at_once(script: str, memory_url: str, name: str, rounds: int) -> list[dict[str, Any]]:
-    """PROCESSES copies of `script` on one store at the same time; each one's JSON report."""
+def _run_at_once(script: str, memory_url: str, name: str, rounds: int, *extra: str) -> list[dict[str, Any]]:
+    """PROCESSES copies of `script` on one store at the same time (arguments: the store, a name,
+    the rounds, then `extra`); each one's JSON report."""
     with MemoryManager(memory_url, embedder=FakeEmbedder(384)):
         pass  # migrate and adopt the model before the processes start
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", script, memory_url, f"{name}{i}", str(rounds)],
+            [sys.executable, "-c", script, memory_url, f"{name}{i}", str(rounds), *extra],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -175,21 +176,7 @@ print(json.dumps({"errors": errors, "ids": ids}))
 
 def test_four_processes_see_each_others_writes_on_their_next_search(memory_url: str, tmp_path: Path) -> None:
     rounds = 25
-    with MemoryManager(memory_url, embedder=FakeEmbedder(384)):
-        pass  # migrate and adopt the model before the processes start
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", _SEER, memory_url, f"seer{i}", str(rounds), str(tmp_path), str(PROCESSES)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(PROCESSES)
-    ]
-    results = []
-    for process in processes:
-        output, _ = process.communicate(timeout=600)
-        assert process.returncode == 0
-        results.append(json.loads(output))
+    results = _run_at_once(_SEER, memory_url, "seer", rounds, str(tmp_path), str(PROCESSES))
     assert [e for r in results for e in r["errors"]] == []
     written = [i for r in results for i in r["ids"]]
     assert len(set(written)) == PROCESSES * rounds

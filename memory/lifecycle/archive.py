@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import ctypes
+import functools
 import gzip
 import hashlib
 import json
@@ -95,14 +96,15 @@ def _flush(paths: Sequence[Path]) -> None:
     """Make these files' contents and directory entries durable: one `syncfs` per file system where
     the platform has it, else an fsync of every file and of every directory holding them."""
     directories = sorted({path.parent for path in paths})
-    if _SYNCFS is not None:
+    syncfs = _syncfs()
+    if syncfs is not None:
         devices: dict[int, Path] = {}
         for directory in directories:
             devices.setdefault(directory.stat().st_dev, directory)
         for directory in devices.values():
             fd = os.open(directory, os.O_RDONLY)
             try:
-                if _SYNCFS(fd) != 0:
+                if syncfs(fd) != 0:
                     error = ctypes.get_errno()
                     raise OSError(error, f"syncfs: {os.strerror(error)}", str(directory))
             finally:
@@ -118,8 +120,9 @@ def _flush(paths: Sequence[Path]) -> None:
         sync_directory(directory)
 
 
-def _load_syncfs() -> Callable[[int], int] | None:
-    """Linux's `syncfs(2)` from the C library, or None."""
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    """Linux's `syncfs(2)` from the C library, or None (looked up on first use)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -129,9 +132,6 @@ def _load_syncfs() -> Callable[[int], int] | None:
     function.argtypes = [ctypes.c_int]
     function.restype = ctypes.c_int
     return cast(Callable[[int], int], function)
-
-
-_SYNCFS: Final = _load_syncfs()
 
 
 def read_archive(path: Path, *, expected: str | None = None) -> dict[str, Any]:

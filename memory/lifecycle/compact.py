@@ -85,6 +85,9 @@ KINDS: Final[dict[str, frozenset[str]]] = {
 #: Conversations are archived in batches of about this many messages: one read, one model call
 #: for the stand-ins and one write transaction per batch (each conversation in it all or nothing).
 _BATCH_MESSAGES: Final = 2000
+#: The full-text index is merged after a compaction that archived at least 1/_MERGE_SHARE of
+#: the messages left.
+_MERGE_SHARE: Final = 10
 #: An archive file no row refers to is deleted once it is this many seconds old (younger ones may
 #: belong to a compaction still running in another process).
 STALE_AFTER: Final = 3600.0
@@ -226,7 +229,7 @@ def compact(
         if progress is not None:
             progress(done, len(moves))
     if totals["conversations"] or any(totals[f"moved:{tier}"] for tier in TIERS):
-        _tidy(tiering)
+        _tidy(tiering, archived=totals["messages"])
     if tiering.archive_dir is not None:
         totals["stale"] = _sweep(tiering, owner)
     with tiering.transactions.reading() as work:
@@ -244,14 +247,18 @@ def compact(
     )
 
 
-def _tidy(tiering: Tiering) -> None:
+def _tidy(tiering: Tiering, *, archived: int) -> None:
     """Give back the room the archived messages left: vec0 chunks they left mostly empty are
-    repacked and the full-text index is merged (one transaction; a VACUUM afterwards returns the
-    freed pages to the file system)."""
+    repacked and, once `archived` messages are a tenth of those left or more, the full-text index
+    is merged (it rewrites the whole index: a small compaction leaves FTS5's own merging to it).
+    One transaction; a VACUUM afterwards returns the freed pages to the file system."""
     with tiering.transactions.writing() as work:
         for space in SpaceRepository(work).all():
             VectorRepository(work, space).repack()
-        fulltext.optimize(work.connection())
+        connection = work.connection()
+        left = connection.execute(sa.select(sa.func.count()).select_from(_MESSAGES)).scalar_one()
+        if archived * _MERGE_SHARE >= left:
+            fulltext.optimize(connection)
 
 
 def _sweep(tiering: Tiering, owner: Owner) -> int:

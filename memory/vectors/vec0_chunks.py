@@ -53,6 +53,10 @@ _READ_BLOB: Final = "SELECT {column} FROM {shadow_table} WHERE rowid = ?"
 _INSERT_BLOB: Final = "INSERT INTO {shadow_table}(rowid, {column}) VALUES (?, ?)"
 _UPDATE_BLOB: Final = "UPDATE {shadow_table} SET {column} = ? WHERE rowid = ?"
 _CHUNK_FILL: Final = "SELECT chunk_id, size, validity FROM {chunks} ORDER BY chunk_id"
+_CHUNK_HEADERS_OF: Final = (
+    "SELECT chunk_id, size, validity, rowids FROM {chunks} WHERE chunk_id IN ({marks}) ORDER BY chunk_id"
+)
+_CHUNK_COUNT: Final = "SELECT count(*) FROM {chunks}"
 _DROP_CHUNK: Final = "DELETE FROM {chunks} WHERE chunk_id = ?"
 _DROP_BLOB: Final = "DELETE FROM {shadow_table} WHERE rowid = ?"
 _DROP_ROWIDS: Final = "DELETE FROM {rowids} WHERE chunk_id = ?"
@@ -126,9 +130,13 @@ def read_chunks(
         shadows.append("vector_chunks00")
     if bits:
         shadows.append("vector_chunks01")
-    headers = connection.exec_driver_sql(_sql(_CHUNK_HEADERS, table)).all()
-    if chunk_ids is not None:
-        headers = [header for header in headers if header[0] in chunk_ids]
+    if chunk_ids is None:
+        headers = connection.exec_driver_sql(_sql(_CHUNK_HEADERS, table)).all()
+    else:
+        wanted = sorted(chunk_ids)
+        headers = connection.exec_driver_sql(
+            _sql(_CHUNK_HEADERS_OF, table, marks=len(wanted)), tuple(wanted)
+        ).all()
     for chunk_id, size, validity, rowids in headers:
         blobs = [
             connection.exec_driver_sql(
@@ -282,7 +290,7 @@ def repack(connection: Connection, table: str, dimensions: int, *, bits: bool) -
                 vectors=np.concatenate([chunk.vectors for chunk in rows if chunk.vectors is not None]),
                 bits=np.concatenate([c.bits for c in rows if c.bits is not None]) if bits else None,
             )
-    return len(fills) - len(connection.exec_driver_sql(_sql(_CHUNK_FILL, table)).all())
+    return len(fills) - int(connection.exec_driver_sql(_sql(_CHUNK_COUNT, table)).scalar_one())
 
 
 def _live(validity: bytes, size: int) -> npt.NDArray[np.bool_]:

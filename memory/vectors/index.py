@@ -129,7 +129,7 @@ class VectorIndex:
         # Where this index's snapshot lives and what it must match; the one mapped, and its inode.
         self._snapshot = None if snapshot is None else (snapshot_path(snapshot[0], snapshot[1]), snapshot[1])
         self._mapped: tuple[Snapshot, int] | None = None
-        self._snapshot_seq = 0  # the log position of the snapshot last mapped or written
+        self._churn = 0  # ids replayed since the snapshot was mapped or written
 
     def __len__(self) -> int:
         return self._size
@@ -171,7 +171,7 @@ class VectorIndex:
             self._save(connection)
         else:
             self._replay(connection)
-            if self._snapshot is not None and self._changed_since_snapshot(connection) > max(
+            if self._snapshot is not None and self._churn > max(
                 _BLOCK_ROWS // 4, _RESNAPSHOT_SHARE * self._size
             ):
                 self._save(connection)
@@ -263,7 +263,7 @@ class VectorIndex:
             )
         self._blocks, self._size, self._seq = blocks, snapshot.rows, snapshot.seq
         self._mapped = (snapshot, snapshot.path.stat().st_ino)
-        self._snapshot_seq = snapshot.seq
+        self._churn = 0
 
     def _still_on_disk(self, mapped: tuple[Snapshot, int]) -> bool:
         try:
@@ -271,22 +271,18 @@ class VectorIndex:
         except FileNotFoundError:
             return False
 
-    def _changed_since_snapshot(self, connection: Connection) -> int:
-        return int(connection.exec_driver_sql(_CHANGED_IDS, (self.space_id, self._snapshot_seq)).scalar_one())
-
     def _save(self, connection: Connection) -> None:
         """Write the index's live rows as its snapshot, then serve them from the mapping (one copy,
         shared with every other process that maps it). A failure to write only costs the next
         process a build."""
+        self._churn = 0  # tried: a failed write is not tried again at every search
         if self._snapshot is None or self._seq is None:
             return
         path, key = self._snapshot
         change = (
             connection.exec_driver_sql(_CHANGE_AT, (self.space_id, self._seq)).first() if self._seq else None
         )
-        last_change = (
-            None if change is None else (int(change[0]), int(change[1]), str(change[2]), int(change[3]))
-        )
+        last_change = None if change is None else _change(change)
         keeps = [block.alive[: block.n] for block in self._blocks]
         whole = [bool(keep.all()) for keep in keeps]
 
@@ -355,6 +351,7 @@ class VectorIndex:
             else:
                 pending_adds.extend(ids)
             self._seq = int(seq)
+            self._churn += len(ids)
         if pending_adds:
             self._load(connection, pending_adds)
 

@@ -89,7 +89,7 @@ from memory.migration import current_revision, describe, ensure_schema, head_rev
 from memory.models import EmbeddingSpace
 from memory.owners import Owner, key_columns
 from memory.validation import Matrix, check_count, check_flag
-from memory.vectors import VectorRepository, store_for
+from memory.vectors import VectorRepository
 from memory.vectors.base import VectorColumns
 from memory.vectors.repository import epoch_column
 
@@ -290,11 +290,11 @@ class _Copy:
         inserting into them batch by batch."""
         with self._writing() as session, session.begin():
             for _, dest_space in self._spaces:
-                store = store_for(session, dest_space)
+                vectors = VectorRepository(session, dest_space)
                 if rebuild:
-                    store.build_index()
+                    vectors.build_approximate_index()
                 else:
-                    store.drop_index()
+                    vectors.drop_approximate_index()
 
     # -- copying ------------------------------------------------------------------------------------------
 

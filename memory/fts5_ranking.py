@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 
 from memory.identifiers import FULL_TEXT_DATA, FULL_TEXT_NAME, FULL_TEXT_TABLE, sql
@@ -91,14 +93,28 @@ def rank_messages(
     split = split_words(connection, words)
     finding, scoring = list(split.finding), list(split.scoring)
     needed = math.ceil(min_matched * (len(finding) + len(scoring)))
+    # A message holding `needed` of the n words holds one of any n - needed + 1 of them: with that
+    # many of the rarest finding, no message that passes is missed (as far as the budget allows).
+    complete = len(finding) + len(scoring) - needed + 1
+    while (
+        needed > 1
+        and len(finding) < complete
+        and scoring
+        and _cost(split, finding + scoring[:1]) <= (EXPANDING_BUDGET * split.common)
+    ):
+        finding.append(scoring.pop(0))
     ranked: list[tuple[int, float]] = []
     while finding:
-        ranked = _rank(connection, split, finding, scoring, filters, needed)
-        cost = sum(split.counts[word] for word in finding)
-        if ranked or not scoring or cost + split.counts[scoring[0]] > EXPANDING_BUDGET * split.common:
+        ranked = _rank(connection, split, finding, scoring, filters, needed, k)
+        if ranked or not scoring or _cost(split, finding + scoring[:1]) > EXPANDING_BUDGET * split.common:
             break
         finding.append(scoring.pop(0))
-    return ranked[:k]
+    return ranked
+
+
+def _cost(split: Split, finding: list[str]) -> int:
+    """The messages the `finding` words hold between them (at most: some hold several)."""
+    return sum(split.counts[word] for word in finding)
 
 
 def split_words(connection: sa.Connection, words: list[str]) -> Split:
@@ -134,8 +150,9 @@ def _rank(
     scoring: list[str],
     filters: list[Any],
     needed: int,
+    k: int,
 ) -> list[tuple[int, float]]:
-    """The candidates the `finding` words give, scored and checked against `needed`, best first."""
+    """The best `k` candidates the `finding` words give, scored and checked against `needed`."""
     if filters:
         statement = (
             sa.select(Message.id, -_FTS.c.rank)
@@ -145,36 +162,40 @@ def _rank(
         rows = connection.execute(statement).all()
     else:  # the index's rowids are the messages' ids
         rows = driver_execute(connection, _SCORED, (fts5_query(finding),)).fetchall()
-    scores = {int(message_id): float(score) for message_id, score in rows}
-    if not scores:
+    if not rows:
         return []
-    held = dict.fromkeys(scores, 0)
+    found = np.array(rows, dtype=np.float64)
+    order = np.argsort(found[:, 0], kind="stable")
+    ids, scores = found[order, 0].astype(np.int64), found[order, 1]
     # Which candidates hold each word: the finding words' own messages (few, by their choice), and
     # the scoring words' among the candidates only (FTS5 intersects them without reading them all).
-    found_by = _found_by(connection, finding if needed > 1 else [], scoring, finding)
-    for index, message_id in found_by:
-        if message_id not in held:
-            continue
-        held[message_id] += 1
-        if index >= 0:
-            scores[message_id] += _weight(split.counts[scoring[index]], split.messages)
-    if needed > 1:
-        scores = {message_id: score for message_id, score in scores.items() if held[message_id] >= needed}
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    held_by = _found_by(connection, finding if needed > 1 else [], scoring, finding)
+    if len(held_by):
+        position = np.minimum(np.searchsorted(ids, held_by[:, 1]), len(ids) - 1)
+        among = ids[position] == held_by[:, 1]
+        rows_held, word_of = position[among], held_by[among, 0]
+        weights = np.array([0.0] + [_weight(split.counts[word], split.messages) for word in scoring])
+        scores = scores + np.bincount(rows_held, weights=weights[word_of + 1], minlength=len(ids))
+        if needed > 1:
+            passing = np.bincount(rows_held, minlength=len(ids)) >= needed
+            ids, scores = ids[passing], scores[passing]
+    best = np.lexsort((ids, -scores))[:k]
+    return [(int(ids[i]), float(scores[i])) for i in best]
 
 
 def _found_by(
     connection: sa.Connection, finding: list[str], scoring: list[str], candidates_of: list[str]
-) -> list[tuple[int, int]]:
-    """`(index, message id)` for each of `finding` (index -1) and of `scoring` (its index) that a
+) -> npt.NDArray[np.int64]:
+    """Rows of `(index, message id)` for each of `finding` (index -1) and of `scoring` (its index) that a
     message holds; the scoring words only among the messages holding one of `candidates_of`."""
     among = fts5_query(candidates_of)
     values = [v for word in finding for v in (-1, _phrase(word))]
     values += [v for index, word in enumerate(scoring) for v in (index, f"{_phrase(word)} AND ({among})")]
     if not values:
-        return []
+        return np.zeros((0, 2), dtype=np.int64)
     statement = " UNION ALL ".join([_HELD] * (len(values) // 2))
-    return [(int(index), int(rowid)) for index, rowid in driver_execute(connection, statement, values)]
+    rows = driver_execute(connection, statement, values).fetchall()
+    return np.array(rows, dtype=np.int64).reshape(-1, 2)
 
 
 def _phrase(word: str) -> str:

@@ -99,8 +99,10 @@ def search_messages(
             session, where, [(message_id, distance, _VECTOR, None, None) for message_id, distance in nearest]
         )
     depth = min(MAX_K, max(k, HYBRID_DEPTH))
-    nearest = vectors.nearest(query, depth, where)
-    matches = search_text(session, text, depth, where, min_matched=HYBRID_MIN_MATCHED)
+    # The words side runs on this thread while the in-memory index scans the vectors on its own.
+    nearest, matches = vectors.nearest_with(
+        query, depth, where, lambda: search_text(session, text, depth, where, min_matched=HYBRID_MIN_MATCHED)
+    )
     fused = reciprocal_rank_fusion(
         {
             "vector": [message_id for message_id, _ in nearest],

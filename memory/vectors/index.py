@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +41,8 @@ from memory.transactions import has_written
 from memory.vectors import vec0_chunks
 from memory.vectors.snapshot import Snapshot, SnapshotKey, read_snapshot, snapshot_path, write_snapshot
 
+_Task = TypeVar("_Task")
+_Result = TypeVar("_Result")
 IndexMode = Literal["exact", "binary"]
 INDEX_MODES: Final = ("exact", "binary")
 _BLOCK_ROWS: Final = 65536
@@ -433,9 +436,19 @@ class VectorIndex:
             return self.sync(connection)
 
     def search(
-        self, connection: Connection, query: npt.NDArray[np.float32], k: int, where: SearchFilter
+        self,
+        connection: Connection,
+        query: npt.NDArray[np.float32],
+        k: int,
+        where: SearchFilter,
+        *,
+        meanwhile: Callable[[], object] | None = None,
     ) -> list[tuple[int, float]] | None:
-        """The k nearest (message id, cosine distance), or None when the caller must ask vec0."""
+        """The k nearest (message id, cosine distance), or None when the caller must ask vec0.
+
+        `meanwhile`, when given, is called once on this thread while the index's threads scan
+        (other work for the same request, such as the words side of a hybrid search), and only
+        when the index answers."""
         if not self.usable(connection):
             return None
         with self._lock:
@@ -446,8 +459,8 @@ class VectorIndex:
                 return None  # vec0 defines the (degenerate) answer for a zero query
             unit = (query / norm).astype(np.float32)
             if self.mode == "exact":
-                return self._search_exact(unit, k, where)
-            return self._search_binary(unit, k, where)
+                return self._search_exact(unit, k, where, meanwhile)
+            return self._search_binary(unit, k, where, meanwhile)
 
     def vectors(
         self, connection: Connection, message_ids: list[int]
@@ -494,10 +507,17 @@ class VectorIndex:
         return masks
 
     def _search_exact(
-        self, unit: npt.NDArray[np.float32], k: int, where: SearchFilter
+        self,
+        unit: npt.NDArray[np.float32],
+        k: int,
+        where: SearchFilter,
+        meanwhile: Callable[[], object] | None,
     ) -> list[tuple[int, float]]:
         if where.conversation_id is not None:
-            return self._search_conversation(unit, k, where, where.conversation_id)
+            found = self._search_conversation(unit, k, where, where.conversation_id)
+            if meanwhile is not None:
+                meanwhile()
+            return found
         masks = self._masks(where)
 
         def scan(task: tuple[int, int, int]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
@@ -519,13 +539,15 @@ class VectorIndex:
 
         if sum(int(np.count_nonzero(mask)) for mask in masks) <= _SCAN_ROWS:  # little to score: inline
             results = [scan((index, 0, block.n)) for index, block in enumerate(self._blocks)]
+            if meanwhile is not None:
+                meanwhile()
         else:  # equal slices, so the threads finish together
             tasks = [
                 (index, start, min(start + _SCAN_ROWS, block.n))
                 for index, block in enumerate(self._blocks)
                 for start in range(0, block.n, _SCAN_ROWS)
             ]
-            results = list(self._executor().map(scan, tasks))
+            results = self._scan_while(scan, tasks, meanwhile)
         return _merge([scores for scores, _ in results], [ids for _, ids in results], k)
 
     def _search_conversation(
@@ -561,7 +583,11 @@ class VectorIndex:
         return keep
 
     def _search_binary(
-        self, unit: npt.NDArray[np.float32], k: int, where: SearchFilter
+        self,
+        unit: npt.NDArray[np.float32],
+        k: int,
+        where: SearchFilter,
+        meanwhile: Callable[[], object] | None,
     ) -> list[tuple[int, float]]:
         padded = np.zeros(self._words * 8, dtype=np.uint8)
         code = np.packbits(unit > 0, bitorder="little")
@@ -581,7 +607,7 @@ class VectorIndex:
             top = top[distance[top] < np.iinfo(np.uint16).max]
             return distance[top], top
 
-        results = list(self._executor().map(scan, range(len(self._blocks))))
+        results = self._scan_while(scan, list(range(len(self._blocks))), meanwhile)
         scores: list[npt.NDArray[np.float32]] = []
         ids: list[npt.NDArray[np.int64]] = []
         cutoff = (
@@ -596,6 +622,19 @@ class VectorIndex:
                 scores.append(_dot(block.vectors[rows], unit))  # exact float rescoring of the candidates
                 ids.append(block.ids[rows])
         return _merge(scores, ids, k)
+
+    def _scan_while(
+        self, scan: Callable[[_Task], _Result], tasks: list[_Task], meanwhile: Callable[[], object] | None
+    ) -> list[_Result]:
+        """`scan` of each task on the index's threads, with `meanwhile` run on this thread as they
+        work; every task has finished when this returns or raises."""
+        futures = [self._executor().submit(scan, task) for task in tasks]
+        try:
+            if meanwhile is not None:
+                meanwhile()
+        finally:
+            results = [future.result() for future in futures]
+        return results
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:

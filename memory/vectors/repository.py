@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,7 @@ from memory.vectors.pgvector import PgVectorStore
 from memory.vectors.sqlite import SqliteVecStore
 
 _ROLES: Final = frozenset(ROLES)
+_T = TypeVar("_T")
 
 
 class VectorRow(NamedTuple):
@@ -251,6 +252,20 @@ class VectorRepository:
             if hits is not None:
                 return hits
         return self._store().search(query, k, where)
+
+    def nearest_with(
+        self, query: Vector, k: int, where: SearchFilter, meanwhile: Callable[[], _T]
+    ) -> tuple[list[tuple[int, float]], _T]:
+        """`nearest`, and `meanwhile()` (other work on this transaction, such as the words side of a
+        hybrid search): run on this thread while the in-memory index scans on its own, else after."""
+        done: list[_T] = []
+        if self.index is not None:
+            hits = self.index.search(
+                self._work.connection(), query, k, where, meanwhile=lambda: done.append(meanwhile())
+            )
+            if hits is not None:
+                return hits, done[0]
+        return self._store().search(query, k, where), meanwhile()
 
     def fetch(self, message_ids: list[int]) -> dict[int, npt.NDArray[np.float32]]:
         """The stored vectors of these (int) message ids."""

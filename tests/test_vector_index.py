@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -284,3 +285,37 @@ def test_a_search_scoped_to_a_conversation_sees_its_new_and_deleted_rows(store) 
     ]
     assert {m.id for m in added} <= {h.message.id for h in hits}
     assert first[0].message.id not in {h.message.id for h in hits}
+
+
+@pytest.mark.parametrize("scan_rows", [256, 32768], ids=["threads", "inline"])
+def test_nearest_with_runs_other_work_once_on_the_calling_thread_during_the_scan(  # type: ignore[no-untyped-def]
+    store, scan_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hybrid search's words side runs while the index scans: the answer is `nearest`'s, the other
+    work runs once on the caller's thread (it uses the caller's connection), and when it fails the
+    scan is still waited for and the index stays usable."""
+    indexed, plain, matrix, _ = store
+    monkeypatch.setattr("memory.vectors.index._SCAN_ROWS", scan_rows)
+    query = memory.validation.as_vector(matrix[42], DIMS)
+    calls: list[int] = []
+    core = indexed._core
+    for manager in (indexed, plain):
+        with manager._core.reading() as session:
+            space = manager._core.active(session)
+            index = manager._core.indexes.for_space(space) if manager._core.indexes else None
+            vectors = VectorRepository(session, space, index=index)
+            alone = vectors.nearest(query, 10, SearchFilter())
+            hits, other = vectors.nearest_with(
+                query, 10, SearchFilter(), lambda: calls.append(threading.get_ident()) or "words"
+            )
+        assert hits == alone and other == "words" and len(alone) == 10
+    assert calls == [threading.get_ident()] * 2
+
+    def failing() -> str:
+        raise RuntimeError("words side failed")
+
+    with core.reading() as session:
+        vectors = VectorRepository(session, core.active(session), index=core.indexes.for_space(core.space))
+        with pytest.raises(RuntimeError, match="words side failed"):
+            vectors.nearest_with(query, 10, SearchFilter(), failing)
+    assert [h.message.id for h in indexed.search(matrix[42], k=10)] == [h for h, _ in alone]

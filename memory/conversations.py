@@ -8,6 +8,7 @@ trust them, so the facade checks each argument once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -101,6 +102,16 @@ _HITS_BY_ID: Final = (
     sa.select(*_MESSAGES.c, _CONVERSATIONS.c.tier, _CONVERSATIONS.c.title)
     .join(_CONVERSATIONS, _CONVERSATIONS.c.id == _MESSAGES.c.conversation_id)
     .where(_MESSAGES.c.id.in_(sa.bindparam("ids", expanding=True)))
+)
+# `_HITS_BY_ID` on SQLite, prepared once: the ids bound as one JSON array instead of a list of
+# marks that SQLAlchemy renders again at every call.
+_HITS_BY_JSON_IDS: Final = Prepared(
+    sa.select(*_MESSAGES.c, _CONVERSATIONS.c.tier, _CONVERSATIONS.c.title)
+    .join(_CONVERSATIONS, _CONVERSATIONS.c.id == _MESSAGES.c.conversation_id)
+    .where(
+        _MESSAGES.c.id.in_(sa.select(sa.column("value")).select_from(sa.func.json_each(sa.bindparam("ids")))),
+        owned(_CONVERSATIONS),
+    )
 )
 _IDS_BY_KEY: Final = (
     sa.select(_MESSAGES.c.content_hash, _MESSAGES.c.id)
@@ -515,11 +526,15 @@ class ConversationRepository:
         same query (what a search hit shows)."""
         found: dict[int, tuple[Message, str, str | None]] = {}
         connection = self._work.connection()
-        query = _HITS_BY_ID
-        if self.owner.restricts:
-            query = query.where(*self.owner.conversation_clauses(_CONVERSATIONS.c))
+        sqlite = connection.dialect.name == "sqlite"
+        query = None if sqlite else _HITS_BY_ID.where(*self.owner.conversation_clauses(_CONVERSATIONS.c))
         for start in range(0, len(message_ids), _CHUNK):
-            rows = connection.execute(query, {"ids": message_ids[start : start + _CHUNK]}).all()
+            chunk = message_ids[start : start + _CHUNK]
+            rows: Sequence[Any] = (
+                _HITS_BY_JSON_IDS.rows(connection, ids=json.dumps(chunk), **self.owner.bound())
+                if query is None
+                else connection.execute(query, {"ids": chunk}).all()
+            )
             messages = detached_rows(Message, _MESSAGE_ATTRIBUTES, (row[:-2] for row in rows))
             found.update((m.id, (m, str(row[-2]), row[-1])) for m, row in zip(messages, rows, strict=True))
         return found

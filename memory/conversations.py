@@ -441,6 +441,21 @@ class ConversationRepository:
             )
         ).one_or_none()
 
+    def imported_source_ids(self, source_ids: list[str]) -> set[str]:
+        """The source ids among these of conversations made with exactly this owner (`by_source`)."""
+        found: set[str] = set()
+        for start in range(0, len(source_ids), _CHUNK):
+            found.update(
+                self.session.scalars(
+                    sa.select(Conversation.source_id).where(
+                        sa.func.coalesce(Conversation.user_id, "") == (self.owner.user_id or ""),
+                        sa.func.coalesce(Conversation.agent_id, "") == (self.owner.agent_id or ""),
+                        Conversation.source_id.in_(source_ids[start : start + _CHUNK]),
+                    )
+                )
+            )
+        return found
+
     # The methods below run Core statements on the session's connection: a chat turn calls them, and
     # the ORM's execution path cost more than the statements. Messages come back detached, as the
     # facade returns them; the session's identity map is neither consulted nor updated.

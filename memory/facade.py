@@ -220,6 +220,14 @@ class MemoryFacade:
         with self._core.reading() as session:
             return self._conversations(session).find_by_source(source_id)
 
+    def imported_source_ids(self, source_ids: Iterable[str]) -> set[str]:
+        """Which of these source ids this user and agent have imported (one query per 5,000)."""
+        checked = list(dict.fromkeys(validation.check_source_id(source_id) for source_id in source_ids))
+        if not checked:
+            return set()
+        with self._core.reading() as session:
+            return self._conversations(session).imported_source_ids(checked)
+
     def add_message(
         self,
         conversation_id: int,

@@ -448,3 +448,19 @@ def _record(number: int, *, messages: int = 1) -> dict[str, object]:
     record = _conversation(number, messages=messages)
     record["id"] = record.pop("source_id")
     return record
+
+
+def test_imported_source_ids_are_looked_up_per_owner_in_one_call(memory_manager: MemoryManager) -> None:
+    """The import looks up a window of records' source ids at once: only this owner's count, and a
+    bad id is a typed error."""
+    alice, bob = memory_manager.scoped("alice"), memory_manager.scoped("bob")
+    alice.create_conversation("a", source_id="shared")
+    alice.create_conversation("b", source_id="alice-only")
+    bob.create_conversation("c", source_id="shared")
+    asked = ["shared", "alice-only", "missing", "shared"]
+    assert alice.imported_source_ids(asked) == {"shared", "alice-only"}
+    assert bob.imported_source_ids(asked) == {"shared"}
+    assert memory_manager.imported_source_ids(asked) == set()  # the manager's own: made with no owner
+    assert memory_manager.imported_source_ids([]) == set()
+    with pytest.raises(memory.ValidationError):
+        alice.imported_source_ids(["ok", ""])

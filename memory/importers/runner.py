@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import IO, Final, Literal
+from typing import IO, Final, Literal, TypeVar
 
 from memory.errors import ValidationError
 from memory.facade import MemoryFacade
@@ -32,6 +32,9 @@ FORMATS: Final = ("jsonl", "chatgpt")
 #: take 45% longer); few enough that the three batches alive at once stay small.
 BATCH_MESSAGES: Final = 2048
 _READERS: Final = {"jsonl": read_jsonl, "chatgpt": read_chatgpt}
+# Records read ahead to look their source ids up in one query.
+_LOOKUP_RECORDS: Final = 256
+_Item = TypeVar("_Item")
 
 
 class _Withheld(Enum):
@@ -121,21 +124,24 @@ class _Batches:
 
     def __iter__(self) -> Iterator[list[ConversationDraft]]:
         summary, batch, messages = self._summary, list[ConversationDraft](), 0
-        for item in self._records:
-            if isinstance(item, RecordError):
-                summary.failed += 1
-                summary.problems.append(str(item))
-            elif item is _Withheld.NOT_REMEMBERED:
-                summary.not_remembered += 1
-            elif self._present(item):
-                summary.skipped += 1
-            else:
-                batch.append(item)
-                self._queued.add(item.source_id or "")
-                messages += len(item.messages)
-                if messages >= self._size:
-                    yield self._cut(batch)
-                    batch, messages = [], 0
+        for window in _windows(self._records, _LOOKUP_RECORDS):
+            drafts = [item for item in window if isinstance(item, ConversationDraft)]
+            stored = self._manager.imported_source_ids(d.source_id for d in drafts if d.source_id is not None)
+            for item in window:
+                if isinstance(item, RecordError):
+                    summary.failed += 1
+                    summary.problems.append(str(item))
+                elif item is _Withheld.NOT_REMEMBERED:
+                    summary.not_remembered += 1
+                elif item.source_id in stored or item.source_id in self._queued:
+                    summary.skipped += 1
+                else:
+                    batch.append(item)
+                    self._queued.add(item.source_id or "")
+                    messages += len(item.messages)
+                    if messages >= self._size:
+                        yield self._cut(batch)
+                        batch, messages = [], 0
             if not batch and not self._pending:
                 self._report(self._stream.tell())
         if batch:
@@ -153,10 +159,6 @@ class _Batches:
                 self._summary.messages += len(draft.messages)
         self._report(position)
 
-    def _present(self, draft: ConversationDraft) -> bool:
-        assert draft.source_id is not None
-        return draft.source_id in self._queued or self._manager.find_conversation(draft.source_id) is not None
-
     def _cut(self, batch: list[ConversationDraft]) -> list[ConversationDraft]:
         self._pending.append((self._stream.tell(), batch))
         return batch
@@ -164,6 +166,18 @@ class _Batches:
     def _report(self, position: int) -> None:
         if self._progress is not None:
             self._progress(position, self._total)
+
+
+def _windows(items: Iterator[_Item], size: int) -> Iterator[list[_Item]]:
+    """`items` in lists of `size` (the last may be shorter)."""
+    window: list[_Item] = []
+    for item in items:
+        window.append(item)
+        if len(window) == size:
+            yield window
+            window = []
+    if window:
+        yield window
 
 
 def _checked_records(

@@ -463,4 +463,4 @@ def test_imported_source_ids_are_looked_up_per_owner_in_one_call(memory_manager:
     assert memory_manager.imported_source_ids(asked) == set()  # the manager's own: made with no owner
     assert memory_manager.imported_source_ids([]) == set()
     with pytest.raises(memory.ValidationError):
-        alice.imported_source_ids(["ok", ""])
+        alice.imported_source_ids(["ok", 7])  # type: ignore[list-item]

@@ -263,6 +263,12 @@ def _parser() -> argparse.ArgumentParser:
         "--progress", action="store_true", help="show a progress bar on stderr (default: on a terminal)"
     )
     copy.add_argument("--json", action="store_true", help="the report as one JSON object")
+    copy.add_argument(
+        "--source-archive-dir", help="the source's archive directory (default: beside a SQLite file)"
+    )
+    copy.add_argument(
+        "--dest-archive-dir", help="where the archive files go (default: beside a SQLite destination)"
+    )
     copy.set_defaults(handler=_copy)
     return parser
 
@@ -723,6 +729,8 @@ def _copy(args: argparse.Namespace) -> int:
             merge=args.merge,
             batch_size=args.batch_size,
             progress=None if bar is None else bar.update,
+            source_archive_dir=args.source_archive_dir,
+            dest_archive_dir=args.dest_archive_dir,
         )
     finally:
         if bar is not None:
@@ -747,10 +755,12 @@ def _copy(args: argparse.Namespace) -> int:
         ],
     )
     print("verified: every table's count and checksum match")
-    if report.archived:
+    if report.archive_dir is not None:
+        print(f"{report.archives_copied} archive files copied into {report.archive_dir}")
+    elif report.archived:
         print(
-            f"{report.archived} conversations are archived: their archive files are not copied; copy "
-            "the source's archive directory to the destination's (--archive-dir) yourself"
+            f"{report.archived} conversations are archived and their archive files were not copied "
+            "(a merge, or no archive directory: give --source-archive-dir and --dest-archive-dir)"
         )
     return 0
 

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 import memory
 from memory import (
+    ArchiveError,
     CopyReport,
     CopyVerificationError,
     DestinationNotEmptyError,
@@ -36,6 +37,7 @@ from memory import (
 )
 from memory.cli import main
 from memory.export import export_jsonl
+from memory.lifecycle.archive import read_archive
 from memory.testing import fresh_postgres_database
 from tests.helpers import integrity_ok
 
@@ -454,3 +456,90 @@ def test_the_command_copies_prints_the_checks_and_refuses_with_one_line(
     assert main(["copy", source, dest, "--merge", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["merged"] and report["verified"] and report["skipped"] == 8
+
+
+# -- archives ------------------------------------------------------------------------------------------
+
+_ARCHIVE_COPIER = """
+import sys
+import memory
+
+def report(done, total):
+    print(done, total, flush=True)
+
+memory.copy_store(sys.argv[1], sys.argv[2], batch_size=int(sys.argv[3]), progress=report,
+                  dest_archive_dir=sys.argv[4])
+print("finished", flush=True)
+"""
+
+
+def _archived_ids(url: str) -> dict[int, str]:
+    engine = memory.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = "SELECT id, archive_checksum FROM conversations WHERE tier != 'full' ORDER BY id"
+            return {int(i): str(c) for i, c in connection.execute(sa.text(query))}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("target", ["sqlite", "postgres"])
+def test_archives_are_copied_with_their_conversations_even_when_killed(
+    tmp_path: Path, target: str, request: pytest.FixtureRequest
+) -> None:
+    """Archived conversations arrive with their archive files (verified, flushed before their batch
+    commits): after copies SIGKILLed at random moments and a last run, every archived conversation
+    of the destination has its file, nothing else is there, and restoring them all gives back the
+    source's conversations."""
+    source = _sqlite(tmp_path, "source.db")
+    with MemoryManager(source, embedder=FakeEmbedder(24)) as manager:  # archives beside the file
+        _fill(manager, 300)
+        assert manager.compact(now=THEN + timedelta(days=200)).conversations_archived > 100
+    dest = _sqlite(tmp_path, "dest.db") if target == "sqlite" else str(request.getfixturevalue("pg_url"))
+    dest_archive = tmp_path / "dest-archive"
+    rng = random.Random(20261201)
+    killed = 0
+    for _ in range(4):
+        child = subprocess.Popen(
+            [sys.executable, "-c", _ARCHIVE_COPIER, source, dest, "40", str(dest_archive)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdout is not None
+        for _ in range(rng.randint(1, 8)):
+            if not child.stdout.readline():
+                break
+        time.sleep(rng.uniform(0.0, 0.05))
+        os.kill(child.pid, signal.SIGKILL)
+        killed += "finished" not in child.communicate(timeout=120)[0]
+    assert killed >= 2, "the copies finished before they could be killed"
+    report = copy_store(source, dest, batch_size=40, dest_archive_dir=dest_archive)
+    archived = _archived_ids(dest)
+    assert archived == _archived_ids(source) and report.archived == len(archived)
+    assert report.archive_dir == str(dest_archive.resolve())
+    files = sorted(dest_archive.glob("*/*/*.json.gz"))
+    assert len(files) == len(archived) and not list(dest_archive.glob("*/*/.*"))
+    for path in files:
+        read_archive(path, expected=archived[int(path.name.split(".")[0])])
+    with MemoryManager(dest, embedder=FakeEmbedder(24), archive_dir=dest_archive) as manager:
+        for conversation_id in archived:
+            manager.restore(conversation_id)
+    with MemoryManager(source, embedder=FakeEmbedder(24)) as manager:
+        for conversation_id in archived:
+            manager.restore(conversation_id)
+    assert _export(dest) == _export(source)
+
+
+def test_a_missing_source_archive_stops_the_copy_with_a_typed_error(tmp_path: Path) -> None:
+    source = _source(tmp_path, count=12)
+    archived = _archived_ids(source)
+    victim = sorted((tmp_path / "archive").glob("*/*/*.json.gz"))[-1]
+    victim.unlink()
+    dest = _sqlite(tmp_path, "dest.db")
+    with pytest.raises(ArchiveError, match="missing"):
+        copy_store(source, dest, batch_size=1, source_archive_dir=tmp_path / "archive")
+    copied = _archived_ids(dest)
+    assert int(victim.name.split(".")[0]) not in copied and set(copied) < set(archived)
+    # Without the archive directory the archives are not copied, and the report says so.
+    report = copy_store(source, _sqlite(tmp_path, "other.db"))
+    assert report.archive_dir is None and report.archives_copied == 0 and report.archived == len(archived)

@@ -23,8 +23,11 @@ How it goes:
 - At the end every table is read again on both sides: counts and a content checksum per table
   (`TableCheck`), in the report; a difference raises `CopyVerificationError`.
 
-Archive files of conversations below the full tier are not copied: the report counts those
-conversations, and their archive directory is copied as files (see the README).
+- Archive files (the messages of conversations below the full tier) are copied with their
+  conversations when both archive directories are known (given, or beside a SQLite file): each is
+  read and verified against the checksum the source recorded, and written into the destination's
+  directory, flushed, before the batch that refers to it commits. A merge copies none (a
+  conversation may take a new id there); the report counts the archived conversations.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 import numpy as np
@@ -85,6 +89,7 @@ from memory.errors import (
     ValidationError,
     translate_database_errors,
 )
+from memory.lifecycle.archive import archive_dir_of, archive_path, read_archive, write_archives
 from memory.migration import current_revision, describe, ensure_schema, head_revision, require_head
 from memory.models import EmbeddingSpace
 from memory.owners import Owner, key_columns
@@ -116,11 +121,15 @@ class CopyReport:
     #: Conversations the destination held already: copied by an earlier, interrupted run, or (in a
     #: merge) already there with the same content.
     skipped: int
-    #: Conversations below the full tier, whose messages are in archive files this copy leaves out.
+    #: Conversations below the full tier, whose messages are in archive files.
     archived: int
     #: Counts and content checksums per table, source against destination (in a merge, against
     #: the destination's copies of the source's rows).
     tables: tuple[TableCheck, ...]
+    #: Archive files this run copied into the destination's archive directory (`archive_dir`; None:
+    #: the archives were not copied, for want of a directory or in a merge).
+    archives_copied: int = 0
+    archive_dir: str | None = None
 
     @property
     def verified(self) -> bool:
@@ -134,11 +143,16 @@ def copy_store(
     merge: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
+    source_archive_dir: str | os.PathLike[str] | None = None,
+    dest_archive_dir: str | os.PathLike[str] | None = None,
 ) -> CopyReport:
     """Copy every conversation, message, embedding space and vector of `source` into `dest` (URLs,
-    SQLite file paths or engines), ids kept; see the module's notes. `progress(done, total)` is
-    called after each batch, in messages. Raises `DestinationNotEmptyError` for a destination with
-    data of its own unless `merge`, and `CopyVerificationError` if the copy does not check out."""
+    SQLite file paths or engines), ids kept, and the archive files of archived conversations from
+    `source_archive_dir` into `dest_archive_dir` (each defaults to `<file>.archive/` beside a
+    SQLite file); see the module's notes. `progress(done, total)` is called after each batch, in
+    messages. Raises `DestinationNotEmptyError` for a destination with data of its own unless
+    `merge`, `ArchiveError` for a missing or damaged source archive (the batches before it stay
+    copied), and `CopyVerificationError` if the copy does not check out."""
     merge = check_flag(merge, "merge")
     batch_size = check_count(batch_size, "batch_size", minimum=1)
     if batch_size > MAX_BATCH_SIZE:
@@ -148,9 +162,16 @@ def copy_store(
             require_head(c)
         with _engine(dest, "destination", create=True) as dest_engine:
             _refuse_same(source_engine, dest_engine)
+            archives = (
+                _archive_dir(source_archive_dir, source_engine, existing=True),
+                _archive_dir(dest_archive_dir, dest_engine, existing=False),
+            )
+            if archives[0] is not None and archives[0] == archives[1]:
+                shared = archives[0]
+                raise ValidationError(f"the source and the destination share an archive directory: {shared}")
             action = f"copy {describe(source_engine)} to {describe(dest_engine)}"
             with translate_database_errors(action), _snapshot(source_engine) as reading:
-                return _Copy(reading, dest_engine, batch_size, progress).run(merge)
+                return _Copy(reading, dest_engine, batch_size, progress, archives).run(merge)
 
 
 class _Copy:
@@ -158,8 +179,15 @@ class _Copy:
     embedding spaces the vectors go between."""
 
     def __init__(
-        self, reading: Session, dest_engine: Engine, batch_size: int, progress: Progress | None
+        self,
+        reading: Session,
+        dest_engine: Engine,
+        batch_size: int,
+        progress: Progress | None,
+        archives: tuple[Path | None, Path | None],
     ) -> None:
+        self._archives = archives
+        self._archives_copied = 0
         self._source = reading
         self._dest_engine = dest_engine
         self._writing = session_factory(dest_engine, write=True)
@@ -205,6 +233,8 @@ class _Copy:
             skipped=skipped,
             archived=self._archived(),
             tables=tables,
+            archives_copied=self._archives_copied,
+            archive_dir=None if self._copies_archives() is None else str(self._archives[1]),
         )
         if not report.verified:
             wrong = ", ".join(
@@ -328,6 +358,7 @@ class _Copy:
             return 0, 0, 0, skipped
         conversation_ids = self._insert_conversations(connection, batch)
         message_ids = self._insert_messages(connection, batch, conversation_ids)
+        self._copy_archives(batch)
         owners = {c.row["id"]: Owner(c.row["user_id"], c.row["agent_id"]) for c in batch}
         messages = [m for c in batch for m in c.messages]
         vectors = 0
@@ -349,6 +380,28 @@ class _Copy:
             VectorRepository(session, dest_space).insert(columns, matrix)
             vectors += len(rows)
         return len(batch), len(messages), vectors, skipped
+
+    def _copies_archives(self) -> tuple[Path, Path] | None:
+        source, dest = self._archives
+        return None if source is None or dest is None or self._merge else (source, dest)
+
+    def _copy_archives(self, batch: list[StoredConversation]) -> None:
+        """The batch's archive files, each verified against the checksum the source recorded, written
+        into the destination's directory and flushed (before the batch commits: a file left by a
+        copy killed before the commit is written again by the next run, or swept by `compact`)."""
+        directories = self._copies_archives()
+        archived = [c.row for c in batch if c.row["tier"] != "full" and c.row["archive_checksum"]]
+        if directories is None or not archived:
+            return
+        source, dest = directories
+        records = []
+        for row in archived:
+            created = row["created_at"]
+            path = archive_path(source, row["id"], created.year, created.month)
+            record = read_archive(path, expected=row["archive_checksum"])
+            records.append((archive_path(dest, row["id"], created.year, created.month), record))
+        write_archives(records)
+        self._archives_copied += len(records)
 
     def _insert_conversations(
         self, connection: Connection, batch: list[StoredConversation]
@@ -510,6 +563,16 @@ def _engine(location: str | os.PathLike[str] | Engine, role: str, *, create: boo
         yield engine
     finally:
         engine.dispose()
+
+
+def _archive_dir(given: str | os.PathLike[str] | None, engine: Engine, *, existing: bool) -> Path | None:
+    """The archive directory given, else the default beside a SQLite file (with `existing`, if it
+    is there); None for a server's without one."""
+    if given is not None:
+        return Path(given).resolve()
+    database = sqlite_file(engine.url)
+    default = None if database is None else archive_dir_of(Path(database).resolve())
+    return None if default is None or (existing and not default.is_dir()) else default
 
 
 def _refuse_same(source: Engine, dest: Engine) -> None:

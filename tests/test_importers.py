@@ -389,6 +389,31 @@ def test_conversations_are_embedded_across_conversations_in_batches(memory_url: 
             import_file(manager, path, batch_messages=0)
 
 
+def test_a_text_repeated_in_the_next_batch_is_embedded_once(memory_url: str) -> None:
+    """The next batch is looked up before the one before it is stored: the text they share comes
+    from the batch before, not from the model again (nor from another owner's store)."""
+    embedded: list[str] = []
+
+    class Counting(FakeEmbedder):
+        def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+            embedded.extend(texts)
+            return super().embed(texts)
+
+    def conversation(number: int, texts: list[str]) -> dict[str, object]:
+        return {"source_id": f"r{number}", "messages": [{"role": "user", "content": t} for t in texts]}
+
+    batches = [
+        [conversation(1, ["shared instructions", "first"])],
+        [conversation(2, ["shared instructions", "second"])],
+        [conversation(3, ["shared instructions", "third", "first"])],
+    ]
+    with MemoryManager(memory_url, embedder=Counting(32)) as manager:
+        assert manager.add_conversation_batches(batches) == 3
+        assert sorted(embedded) == ["first", "second", "shared instructions", "third"]
+        hits = manager.search("shared instructions", k=3, mode="vector")
+        assert [h.distance for h in hits] == pytest.approx([0.0, 0.0, 0.0], abs=1e-6)
+
+
 def test_a_source_id_twice_in_one_file_is_imported_once(
     memory_manager: MemoryManager, tmp_path: Path
 ) -> None:

@@ -319,3 +319,79 @@ def test_nearest_with_runs_other_work_once_on_the_calling_thread_during_the_scan
         with pytest.raises(RuntimeError, match="words side failed"):
             vectors.nearest_with(query, 10, SearchFilter(), failing)
     assert [h.message.id for h in indexed.search(matrix[42], k=10)] == [h for h, _ in alone]
+
+
+def test_a_search_scoped_to_one_user_finds_the_users_rows_by_bisection(
+    memory_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With many users, a user's rows are found through the block's order of user keys, not by
+    comparing every row: the same answers as numpy over that user's vectors, with other filters,
+    after a delete and after new rows (the order is remade)."""
+    rng = np.random.default_rng(5)
+    users = [f"user-{u}" for u in range(10)]
+    vectors = clustered(rng, 600)
+    indexed = MemoryManager(memory_url, embedder=_Fixed(vectors))
+    plain = MemoryManager(memory_url, embedder=_Fixed(vectors), vector_index=None)
+    owned: dict[str, list[int]] = {user: [] for user in users}
+    conversations: dict[str, list[int]] = {user: [] for user in users}
+    rows_of: dict[int, int] = {}
+    try:
+        for row in range(0, 600, 30):  # 20 conversations of 30 messages, two per user, interleaved
+            user = users[(row // 30) % 10]
+            scope = indexed.scoped(user)
+            conversation = scope.create_conversation(f"c{row}")
+            conversations[user].append(conversation.id)
+            batch = [
+                {
+                    "role": ("user", "assistant")[i % 2],
+                    "content": f"v{row + i}",
+                    "created_at": T0 + timedelta(minutes=i),
+                }
+                for i in range(30)
+            ]
+            for message, i in zip(
+                scope.add_messages(conversation.id, batch), range(row, row + 30), strict=True
+            ):
+                owned[user].append(message.id)
+                rows_of[message.id] = i
+
+        def masks_forbidden(self, where):  # type: ignore[no-untyped-def]
+            raise AssertionError("a user-scoped search compared every row")
+
+        monkeypatch.setattr(VectorIndex, "_masks", masks_forbidden)
+
+        def expected(user: str, query: npt.NDArray[np.float32], k: int, **keep: object) -> list[int]:
+            ids = [
+                m
+                for m in owned[user]
+                if keep.get("role") in (None, ("user", "assistant")[rows_of[m] % 30 % 2])
+            ]
+            return _numpy_top(vectors[[rows_of[m] for m in ids]], ids, query, k)
+
+        queries = clustered(np.random.default_rng(6), 4)
+        for user in users[:5]:
+            for query in queries:
+                hits = [h.message.id for h in indexed.search(query, k=7, user_id=user, mode="vector")]
+                assert hits == expected(user, query, 7)
+                assert hits == [h.message.id for h in plain.search(query, k=7, user_id=user, mode="vector")]
+                tools = indexed.search(query, k=7, user_id=user, roles="assistant", mode="vector")
+                assert [h.message.id for h in tools] == expected(user, query, 7, role="assistant")
+        # A deleted conversation's rows never come back; new rows are found (the order is remade).
+        victim = users[2]
+        indexed.delete_conversation(conversations[victim][0])
+        owned[victim] = owned[victim][30:]
+        scope = indexed.scoped(victim)
+        late = scope.create_conversation("late")
+        for message, i in zip(
+            scope.add_messages(late.id, [{"role": "user", "content": f"v{i}"} for i in range(5)]),
+            range(5),
+            strict=True,
+        ):
+            owned[victim].append(message.id)
+            rows_of[message.id] = i
+        for query in [*queries, vectors[3]]:
+            hits = [h.message.id for h in indexed.search(query, k=9, user_id=victim, mode="vector")]
+            assert hits == expected(victim, query, 9)
+    finally:
+        indexed.close()
+        plain.close()

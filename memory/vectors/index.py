@@ -85,21 +85,25 @@ class _Block:
     vectors: npt.NDArray[np.float32]  # rows L2-normalised
     words: list[npt.NDArray[np.uint64]] = field(default_factory=list)  # binary mode, one array per 64 bits
     n: int = 0
-    # The filled rows ordered by conversation, made on the first search scoped to one and remade
-    # when rows were appended since (`ordered_n`): a scoped search then finds its rows by bisection
-    # instead of comparing every row.
-    by_conversation: npt.NDArray[np.intp] | None = None
-    sorted_conversations: npt.NDArray[np.int64] | None = None
-    ordered_n: int = -1
+    # The filled rows ordered by a column (conversation or user key), made on the first search
+    # scoped to one and remade when rows were appended since: a scoped search then finds its rows by
+    # bisection instead of comparing every row. Column name -> (order, sorted values, rows ordered).
+    orders: dict[str, tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], int]] = field(default_factory=dict)
 
     def rows_of(self, conversation_id: int) -> npt.NDArray[np.intp]:
         """The positions of the rows of one conversation (alive or not), in row order."""
-        if self.by_conversation is None or self.sorted_conversations is None or self.ordered_n != self.n:
-            self.by_conversation = np.argsort(self.conversation_ids[: self.n], kind="stable")
-            self.sorted_conversations = self.conversation_ids[self.by_conversation]
-            self.ordered_n = self.n
-        first, last = np.searchsorted(self.sorted_conversations, [conversation_id, conversation_id + 1])
-        return self.by_conversation[first:last]
+        return self.rows_with("conversation_ids", conversation_id)
+
+    def rows_with(self, column: str, value: int) -> npt.NDArray[np.intp]:
+        """The positions of the rows (alive or not) whose `column` holds `value`, in row order."""
+        order = self.orders.get(column)
+        if order is None or order[2] != self.n:
+            values = getattr(self, column)[: self.n]
+            by_value = np.argsort(values, kind="stable")
+            order = self.orders[column] = (by_value, values[by_value], self.n)
+        first = int(np.searchsorted(order[1], value, side="left"))
+        last = int(np.searchsorted(order[1], value, side="right"))
+        return order[0][first:last]
 
 
 class VectorIndex:
@@ -515,11 +519,12 @@ class VectorIndex:
         where: SearchFilter,
         meanwhile: Callable[[], object] | None,
     ) -> list[tuple[int, float]]:
-        if where.conversation_id is not None:
-            found = self._search_conversation(unit, k, where, where.conversation_id)
-            if meanwhile is not None:
-                meanwhile()
-            return found
+        if where.conversation_id is not None or where.owner.user_id is not None:
+            found = self._search_scoped(unit, k, where)
+            if found is not None:
+                if meanwhile is not None:
+                    meanwhile()
+                return found
         masks = self._masks(where)
 
         def scan(task: tuple[int, int, int]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
@@ -552,21 +557,27 @@ class VectorIndex:
             results = self._scan_while(scan, tasks, meanwhile)
         return _merge([scores for scores, _ in results], [ids for _, ids in results], k)
 
-    def _search_conversation(
-        self, unit: npt.NDArray[np.float32], k: int, where: SearchFilter, conversation_id: int
-    ) -> list[tuple[int, float]]:
-        """`_search_exact` scoped to one conversation: its rows found by bisection, the other
-        filters checked on them only."""
+    def _search_scoped(
+        self, unit: npt.NDArray[np.float32], k: int, where: SearchFilter
+    ) -> list[tuple[int, float]] | None:
+        """`_search_exact` scoped to one conversation or one user: their rows found by bisection, the
+        other filters checked on them only; None when the user holds over a quarter of the rows
+        (scanning them all is then as cheap)."""
+        if where.conversation_id is not None:
+            found = [block.rows_of(where.conversation_id) for block in self._blocks]
+        else:
+            found = [block.rows_with("user_keys", where.owner.user_key) for block in self._blocks]
+            if 4 * sum(len(rows) for rows in found) > self._size:
+                return None
         scores: list[npt.NDArray[np.float32]] = []
         ids: list[npt.NDArray[np.int64]] = []
-        for block in self._blocks:
-            rows = block.rows_of(conversation_id)
+        for block, rows in zip(self._blocks, found, strict=True):
             if len(rows):
                 rows = rows[self._keep(block, rows, where)]
             if not len(rows):
                 continue
             first, last = int(rows[0]), int(rows[-1])
-            if last - first + 1 == len(rows):  # one run of rows (the usual case): a view, no copy
+            if last - first + 1 == len(rows):  # one run of rows (a conversation, usually): a view
                 scores.append(_dot(block.vectors[first : last + 1], unit))
                 ids.append(block.ids[first : last + 1])
             else:
@@ -575,8 +586,10 @@ class VectorIndex:
         return _merge(scores, ids, k)
 
     def _keep(self, block: _Block, rows: npt.NDArray[np.intp], where: SearchFilter) -> npt.NDArray[np.bool_]:
-        """Which of a block's `rows` are alive and pass the filter (its conversation aside)."""
+        """Which of a block's `rows` are alive and pass the filter."""
         keep = block.alive[rows].copy()
+        if where.conversation_id is not None:
+            keep &= block.conversation_ids[rows] == where.conversation_id
         if where.roles is not None:
             codes = np.array([vec0_chunks.ROLE_CODES[r] for r in where.roles], dtype=np.uint8)
             keep &= np.isin(block.role_codes[rows], codes)

@@ -86,8 +86,8 @@ class _Block:
     words: list[npt.NDArray[np.uint64]] = field(default_factory=list)  # binary mode, one array per 64 bits
     n: int = 0
     # The filled rows ordered by a column (conversation or user key), made on the first search
-    # scoped to one and remade when rows were appended since: a scoped search then finds its rows by
-    # bisection instead of comparing every row. Column name -> (order, sorted values, rows ordered).
+    # scoped to one: a scoped search then finds its rows by bisection instead of comparing every
+    # row. Column name -> (order, sorted values, how many rows it orders).
     orders: dict[str, tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], int]] = field(default_factory=dict)
 
     def rows_of(self, conversation_id: int) -> npt.NDArray[np.intp]:
@@ -95,15 +95,22 @@ class _Block:
         return self.rows_with("conversation_ids", conversation_id)
 
     def rows_with(self, column: str, value: int) -> npt.NDArray[np.intp]:
-        """The positions of the rows (alive or not) whose `column` holds `value`, in row order."""
+        """The positions of the rows (alive or not) whose `column` holds `value`, in row order: by
+        bisection over the rows ordered when the order was made, then a comparison of those appended
+        since (the order is made again once they are over an eighth of it, or 4,096)."""
+        values = getattr(self, column)
         order = self.orders.get(column)
-        if order is None or order[2] != self.n:
-            values = getattr(self, column)[: self.n]
-            by_value = np.argsort(values, kind="stable")
-            order = self.orders[column] = (by_value, values[by_value], self.n)
-        first = int(np.searchsorted(order[1], value, side="left"))
-        last = int(np.searchsorted(order[1], value, side="right"))
-        return order[0][first:last]
+        if order is None or self.n - order[2] > max(4096, order[2] // 8):
+            by_value = np.argsort(values[: self.n], kind="stable")
+            order = self.orders[column] = (by_value, values[: self.n][by_value], self.n)
+        by_value, sorted_values, ordered = order
+        first = int(np.searchsorted(sorted_values, value, side="left"))
+        last = int(np.searchsorted(sorted_values, value, side="right"))
+        found = by_value[first:last]
+        if ordered == self.n:
+            return found
+        appended = np.flatnonzero(values[ordered : self.n] == value) + ordered
+        return np.concatenate([found, appended]) if len(found) else appended
 
 
 class VectorIndex:

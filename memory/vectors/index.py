@@ -85,31 +85,48 @@ class _Block:
     vectors: npt.NDArray[np.float32]  # rows L2-normalised
     words: list[npt.NDArray[np.uint64]] = field(default_factory=list)  # binary mode, one array per 64 bits
     n: int = 0
-    # The filled rows ordered by a column (conversation or user key), made on the first search
-    # scoped to one: a scoped search then finds its rows by bisection instead of comparing every
-    # row. Column name -> (order, sorted values, how many rows it orders).
+    # The filled rows ordered by a column (conversation, user key, id), made on the first search
+    # that looks rows up by it: it then finds them by bisection instead of comparing every row.
+    # Column name -> (order, sorted values, how many rows it orders).
     orders: dict[str, tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], int]] = field(default_factory=dict)
 
     def rows_of(self, conversation_id: int) -> npt.NDArray[np.intp]:
         """The positions of the rows of one conversation (alive or not), in row order."""
         return self.rows_with("conversation_ids", conversation_id)
 
+    def rows_among(self, column: str, values: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        """The positions of the rows (alive or not) whose `column` holds one of `values` (sorted,
+        distinct), found as `rows_with` finds one value's."""
+        by_value, sorted_values, ordered = self._order(column)
+        starts = np.searchsorted(sorted_values, values, side="left")
+        stops = np.searchsorted(sorted_values, values, side="right")
+        parts = [by_value[a:b] for a, b in zip(starts.tolist(), stops.tolist(), strict=True) if b > a]
+        if ordered < self.n:
+            tail = getattr(self, column)[ordered : self.n]
+            parts.append(np.flatnonzero(np.isin(tail, values)) + ordered)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
+
+    def _order(self, column: str) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], int]:
+        """The rows ordered by `column` (made again once rows appended since are over an eighth of
+        it, or 4,096), its values in that order, and how many rows it orders."""
+        order = self.orders.get(column)
+        if order is None or self.n - order[2] > max(4096, order[2] // 8):
+            values = getattr(self, column)[: self.n]
+            by_value = np.argsort(values, kind="stable")
+            order = self.orders[column] = (by_value, values[by_value], self.n)
+        return order
+
     def rows_with(self, column: str, value: int) -> npt.NDArray[np.intp]:
         """The positions of the rows (alive or not) whose `column` holds `value`, in row order: by
         bisection over the rows ordered when the order was made, then a comparison of those appended
         since (the order is made again once they are over an eighth of it, or 4,096)."""
-        values = getattr(self, column)
-        order = self.orders.get(column)
-        if order is None or self.n - order[2] > max(4096, order[2] // 8):
-            by_value = np.argsort(values[: self.n], kind="stable")
-            order = self.orders[column] = (by_value, values[: self.n][by_value], self.n)
-        by_value, sorted_values, ordered = order
+        by_value, sorted_values, ordered = self._order(column)
         first = int(np.searchsorted(sorted_values, value, side="left"))
         last = int(np.searchsorted(sorted_values, value, side="right"))
         found = by_value[first:last]
         if ordered == self.n:
             return found
-        appended = np.flatnonzero(values[ordered : self.n] == value) + ordered
+        appended = np.flatnonzero(getattr(self, column)[ordered : self.n] == value) + ordered
         return np.concatenate([found, appended]) if len(found) else appended
 
 
@@ -485,11 +502,11 @@ class VectorIndex:
         with self._lock:
             if not self.sync(connection):
                 return None
-            wanted = np.asarray(message_ids, dtype=np.int64)
+            wanted = np.unique(np.asarray(message_ids, dtype=np.int64))
             found: dict[int, npt.NDArray[np.float32]] = {}
             for block in self._blocks:
-                n = block.n
-                for row in np.flatnonzero(np.isin(block.ids[:n], wanted) & block.alive[:n]).tolist():
+                rows = block.rows_among("ids", wanted)
+                for row in rows[block.alive[rows]].tolist():
                     found[int(block.ids[row])] = block.vectors[row].copy()
             return found
 

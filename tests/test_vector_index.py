@@ -395,3 +395,27 @@ def test_a_search_scoped_to_one_user_finds_the_users_rows_by_bisection(
     finally:
         indexed.close()
         plain.close()
+
+
+def test_vectors_by_id_come_from_the_index_after_appends_and_deletes(store) -> None:  # type: ignore[no-untyped-def]
+    """`VectorIndex.vectors` (a hybrid search's words-only hits) finds rows through each block's
+    order of ids: rows appended after the order was made are found, deleted ones are not."""
+    indexed, _, matrix, ids = store
+    core = indexed._core
+    index = core.indexes.for_space(core.space)
+
+    def vectors_of(wanted: list[int]) -> dict[int, npt.NDArray[np.float32]]:
+        with core.reading() as session:
+            found = index.vectors(session.connection(), wanted)
+        assert found is not None
+        return found
+
+    first = vectors_of([ids[7], ids[2999], ids[7], 10**9])
+    assert sorted(first) == [ids[7], ids[2999]]
+    np.testing.assert_allclose(first[ids[7]], matrix[7] / np.linalg.norm(matrix[7]), rtol=1e-6)
+    conversation = indexed.create_conversation("late")
+    late = indexed.add_messages(conversation.id, [{"role": "user", "content": "v11"}])[0]
+    indexed.delete_conversation(1)  # the first 500 rows
+    found = vectors_of([ids[7], ids[600], late.id])
+    assert sorted(found) == sorted([ids[600], late.id])
+    np.testing.assert_allclose(found[late.id], matrix[11] / np.linalg.norm(matrix[11]), rtol=1e-6)

@@ -385,18 +385,23 @@ import memory
 def report(done, total):
     print(done, total, flush=True)
 
-memory.copy_store(sys.argv[1], sys.argv[2], batch_size=int(sys.argv[3]), progress=report)
+archives = {"dest_archive_dir": sys.argv[4]} if len(sys.argv) > 4 else {}
+memory.copy_store(sys.argv[1], sys.argv[2], batch_size=int(sys.argv[3]), progress=report, **archives)
 print("finished", flush=True)
 """
 
 
-def _killed_copies(source: str, dest: str, rng: random.Random, kills: int) -> int:
+def _killed_copies(
+    source: str, dest: str, rng: random.Random, kills: int, *extra: str, batch_size: int = 40
+) -> int:
     """Start copies and SIGKILL each after a random number of batches and a random delay; how many
     were killed before they finished."""
     killed = 0
     for _ in range(kills):
         child = subprocess.Popen(
-            [sys.executable, "-c", _COPIER, source, dest, "40"], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", _COPIER, source, dest, str(batch_size), *extra],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert child.stdout is not None
         for _ in range(rng.randint(1, 12)):
@@ -460,18 +465,6 @@ def test_the_command_copies_prints_the_checks_and_refuses_with_one_line(
 
 # -- archives ------------------------------------------------------------------------------------------
 
-_ARCHIVE_COPIER = """
-import sys
-import memory
-
-def report(done, total):
-    print(done, total, flush=True)
-
-memory.copy_store(sys.argv[1], sys.argv[2], batch_size=int(sys.argv[3]), progress=report,
-                  dest_archive_dir=sys.argv[4])
-print("finished", flush=True)
-"""
-
 
 def _archived_ids(url: str) -> dict[int, str]:
     engine = memory.create_engine(url)
@@ -497,21 +490,9 @@ def test_archives_are_copied_with_their_conversations_even_when_killed(
         assert manager.compact(now=THEN + timedelta(days=200)).conversations_archived > 100
     dest = _sqlite(tmp_path, "dest.db") if target == "sqlite" else str(request.getfixturevalue("pg_url"))
     dest_archive = tmp_path / "dest-archive"
-    rng = random.Random(20261201)
-    killed = 0
-    for _ in range(4):
-        child = subprocess.Popen(
-            [sys.executable, "-c", _ARCHIVE_COPIER, source, dest, "40", str(dest_archive)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert child.stdout is not None
-        for _ in range(rng.randint(1, 8)):
-            if not child.stdout.readline():
-                break
-        time.sleep(rng.uniform(0.0, 0.05))
-        os.kill(child.pid, signal.SIGKILL)
-        killed += "finished" not in child.communicate(timeout=120)[0]
+    # Small batches: compaction left few messages, and each run must have more batches to go
+    # than the progress lines it is killed after.
+    killed = _killed_copies(source, dest, random.Random(20261201), 4, str(dest_archive), batch_size=8)
     assert killed >= 2, "the copies finished before they could be killed"
     report = copy_store(source, dest, batch_size=40, dest_archive_dir=dest_archive)
     archived = _archived_ids(dest)

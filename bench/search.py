@@ -12,7 +12,7 @@ past that, copies of them with small noise; queries are embeddings of 200 held-o
 1M each sentence has ~25 noisy copies, which clusters a query's top-10 more than 1M distinct
 sentences would: read the 1M recall with that in mind, and the <=40k rows as the real-text figure.) Each store
 is built through the public API (MemoryManager.add_conversations with precomputed vectors: one
-conversation of 1,000 messages, the rest in conversations of 10, 5,000 conversations per call),
+conversation of 1,000 messages; then add_conversation_batches, conversations of 10, 5,000 a batch),
 which gives the ingest rate.
 Each search method then runs in its own process, so its peak RSS is its own:
 
@@ -183,10 +183,10 @@ def build_store(
             manager.scoped(USER).add_conversations(first + conversations(scoped, position))
         else:
             manager.add_conversations(first)
-        while position < n:  # 5,000 conversations of 10 messages (50,000 messages) per call
-            stop = min(position + 50_000, n)
-            manager.add_conversations(conversations(position, stop))
-            position = stop
+        # Then batches of 5,000 conversations of 10 messages (50,000 messages), pipelined.
+        manager.add_conversation_batches(
+            conversations(at, min(at + 50_000, n)) for at in range(position, n, 50_000)
+        )
         ingested = time.perf_counter()
     # Searchable by words once the exit has built the full-text index and B-trees bulk_load dropped.
     seconds = ingested - started + report.indexes_s

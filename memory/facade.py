@@ -193,7 +193,7 @@ class MemoryFacade:
                 return validation.draft_conversations(batch, max_bytes)
 
         # Checking is pure Python and writing mostly waits on the database: with the check of the
-        # batch after next on its own thread, both run at once (a 100k load on PostgreSQL: ...).
+        # batch after next on its own thread, both run at once.
         drafted = (drafts for _, drafts in computed_ahead(batches, _drawn, checked))
         for (drafts, _, _), matrix in computed_ahead(drafted, self._prepare_batch, _embed_batch):
             written = write_batch(

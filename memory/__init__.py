@@ -1,5 +1,6 @@
 """memory: a durable, searchable memory of an AI assistant's conversations."""
 
+from memory.bulkload import BulkLoadReport
 from memory.conversations import ConversationInfo
 from memory.copy import CopyReport, TableCheck, copy_store
 from memory.embedding import Embedder, FakeEmbedder, SentenceTransformerEmbedder
@@ -41,6 +42,7 @@ __all__ = [
     "ArchiveError",
     "BackupReport",
     "Base",
+    "BulkLoadReport",
     "CompactionReport",
     "Conversation",
     "ConversationInfo",

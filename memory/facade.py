@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -171,10 +171,11 @@ class MemoryFacade:
         skip_duplicates: bool = False,
         on_batch: Callable[[list[Conversation | None]], None] | None = None,
     ) -> int:
-        """`add_conversations` for each of `batches`, in order, pipelined for bulk loads: the model
-        embeds a batch (on a worker thread, outside any transaction) while the batch before it is
-        written and the one after it is drawn from `batches` and checked. Each batch commits in one
-        transaction; a batch that fails raises once the batches before it are stored.
+        """`add_conversations` for each of `batches`, in order, pipelined for bulk loads: while a
+        batch is written, the next one is embedded by the model and the one after it is checked,
+        each on a worker thread of its own, outside any transaction (batches are drawn from
+        `batches` on the caller's thread). Each batch commits in one transaction; a batch that
+        fails raises once the batches before it are stored.
 
         With `skip_duplicates`, a conversation whose source id is already stored is left out
         instead of failing its batch (the others are stored, each whole). `on_batch(stored)` is
@@ -185,7 +186,16 @@ class MemoryFacade:
         if on_batch is not None and not callable(on_batch):
             raise ValidationError(f"on_batch must be callable, not {on_batch!r}")
         stored = 0
-        for (drafts, _, _), matrix in computed_ahead(batches, self._prepare_batch, _BatchEmbedder()):
+        max_bytes = core.max_content_bytes
+
+        def checked(batch: Any) -> list[ConversationDraft]:
+            with paused_for(batch):
+                return validation.draft_conversations(batch, max_bytes)
+
+        # Checking is pure Python and writing mostly waits on the database: with the check of the
+        # batch after next on its own thread, both run at once.
+        drafted = (drafts for _, drafts in computed_ahead(batches, _drawn, checked))
+        for (drafts, _, _), matrix in computed_ahead(drafted, self._prepare_batch, _BatchEmbedder()):
             written = write_batch(
                 core.writing, core.active, self._owner, drafts, matrix, skip_duplicates=skip_duplicates
             )
@@ -519,6 +529,15 @@ class MemoryFacade:
             return search_messages(
                 session, space, vector, k, where, text=query.text, mode=mode, indexes=core.indexes
             )
+
+
+_Item = TypeVar("_Item")
+
+
+def _drawn(batch: _Item) -> _Item | list[Any]:
+    """A batch given as an iterator (a generator of the caller's) drawn here, on the caller's
+    thread; anything else as it is (checked on the worker)."""
+    return list(batch) if isinstance(batch, Iterator) else batch
 
 
 class _BatchEmbedder:

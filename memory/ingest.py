@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TypeVar, cast
+from typing import Final, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +46,7 @@ Reused = dict[str, npt.NDArray[np.float32]]
 
 _Item = TypeVar("_Item")
 _Prepared = TypeVar("_Prepared")
+_END: Final = object()  # what `next` gives at the end of the items
 _Result = TypeVar("_Result")
 
 
@@ -253,15 +254,19 @@ def computed_ahead(
     """`(prepare(item), compute(prepared))` for each item, in order, with `compute` (the model) run on
     a worker thread one item ahead: item i+1 is computed while the caller works with item i
     (writes it) and then draws and prepares item i+2. Everything else stays on the caller's thread, as
-    what touches a connection must (an in-memory SQLite database is one per thread). When `prepare`
-    fails, the item before it is still handed out first; when the caller stops early, a computation
-    in flight is waited for."""
+    what touches a connection must (an in-memory SQLite database is one per thread). When drawing
+    an item or `prepare` fails, the item before it is still handed out first; when the caller stops
+    early, a computation in flight is waited for."""
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memory-model")
     pending: tuple[_Prepared, Future[_Result]] | None = None
+    drawn = iter(items)
     try:
-        for item in items:
+        while True:
             try:
-                prepared = prepare(item)
+                item = next(drawn, _END)
+                if item is _END:
+                    break
+                prepared = prepare(cast(_Item, item))
             except BaseException:
                 if pending is not None:
                     yield pending[0], pending[1].result()

@@ -13,7 +13,8 @@ from typing import Self
 
 from sqlalchemy.engine import Engine
 
-from memory import validation
+from memory import bulkload, validation
+from memory.bulkload import BulkLoadReport
 from memory.embedding.base import Embedder
 from memory.embedding.sentence_transformer import SentenceTransformerEmbedder
 from memory.engine import DEFAULT_URL, create_engine, sqlite_file, store_schema
@@ -31,7 +32,6 @@ from memory.scope import MemoryScope
 from memory.sessions import Transactions
 from memory.spaces import SpaceInfo, SpaceRepository, open_space
 from memory.validation import DEFAULT_MAX_CONTENT_BYTES
-from memory.vectors import VectorRepository
 from memory.vectors.indexes import IndexCache, IndexChoice, check_index_choice
 from memory.vectors.snapshot import snapshot_dir_of
 
@@ -187,29 +187,26 @@ class MemoryManager(MemoryFacade):
                 index.warm(session.connection())
 
     @contextmanager
-    def bulk_load(self) -> Iterator[None]:
-        """Load many messages inside this block without maintaining the approximate index: on
-        PostgreSQL the active space's HNSW index is dropped on entry and built once on exit (with
-        2 GB of maintenance_work_mem and parallel workers), far cheaper than inserting into it row
-        by row. Inside the block every commit is searchable exactly and by words; `vector_index=
-        "hnsw"` searches read every row meanwhile (exact answers, slower). The build blocks other
-        writers of the space, not readers. A load cut short leaves the index missing: the next
-        `bulk_load` or `check(repair=True)` builds it. On SQLite, nothing to defer: a plain block."""
+    def bulk_load(self) -> Iterator[BulkLoadReport]:
+        """Load many messages inside this block without maintaining the indexes that cost more row
+        by row than built once: on PostgreSQL, the active space's HNSW index, the full-text GIN
+        index and the B-trees that only speed reads up (`memory.deferred_indexes`) are dropped on
+        entry. On exit the B-trees and the full-text index are built first (1 GB of
+        maintenance_work_mem, parallel workers), then HNSW (2 GB); the yielded `BulkLoadReport` says
+        what was built and how long each part took. Inside the block every commit is searchable
+        exactly and by words, by reading every row (exact answers, slower). The builds block other
+        writers, not readers. A load cut short leaves indexes missing: the next `bulk_load` or
+        `check(repair=True)` builds them. On SQLite, nothing to defer: a plain block."""
         core = self._core
-        with core.writing() as session:
-            VectorRepository(session, core.active(session)).drop_approximate_index()
+        bulkload.suspend(core.writing, core.active)
+        report = BulkLoadReport()
         try:
-            yield
+            yield report
         except BaseException:
             with suppress(MemoryStoreError):  # the block's own error is the one to see
-                self._build_approximate_index()
+                bulkload.restore(core.writing, core.active, report)
             raise
-        self._build_approximate_index()
-
-    def _build_approximate_index(self) -> None:
-        core = self._core
-        with core.writing() as session:
-            VectorRepository(session, core.active(session)).build_approximate_index()
+        bulkload.restore(core.writing, core.active, report)
 
     def scoped(self, user_id: str, agent_id: str | None = None) -> MemoryScope:
         """The memory of one user (of one of their agents, with `agent_id`): the same methods, seeing

@@ -1,5 +1,6 @@
-"""Bulk loads: `MemoryManager.bulk_load` defers PostgreSQL's HNSW index, and batches go in with COPY
-(exact values, all or nothing); every commit is searchable exactly and by words along the way."""
+"""Bulk loads: `MemoryManager.bulk_load` defers PostgreSQL's HNSW index and secondary indexes (full
+text, B-trees), and batches go in with COPY (exact values, all or nothing); every commit is
+searchable exactly and by words along the way, and every index comes back as the migrations made it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from memory import DuplicateError, FakeEmbedder, MemoryManager, VectorRepository
 from memory.bulk import COPY_MIN_ROWS
+from memory.bulkload import secondary_indexes
 
 pytestmark = pytest.mark.both_backends
 
@@ -44,15 +46,42 @@ def _has_index(manager: MemoryManager) -> bool:
         return VectorRepository(unit, manager._core.space).has_approximate_index()
 
 
+# Every index on memory's tables (the space's vector table included) with its definition.
+_INDEXES = (
+    "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+    "JOIN pg_class t ON t.oid = i.indrelid WHERE t.relname IN ('messages', 'conversations', "
+    "'message_vectors_1') AND pg_table_is_visible(t.oid)"
+)
+
+
+def _indexes(manager: MemoryManager) -> dict[str, str]:
+    with manager.engine.connect() as connection:
+        return {str(name): str(definition) for name, definition in connection.exec_driver_sql(_INDEXES)}
+
+
+def _deferred(manager: MemoryManager) -> set[str]:
+    with manager._core.reading() as unit:
+        return {index.name for index in secondary_indexes(unit, manager._core.space)}
+
+
 def test_a_bulk_load_is_searchable_as_it_goes_and_ends_with_the_index(
     memory_url: str, rng: np.random.Generator
 ) -> None:
     batch = _conversations(2 * COPY_MIN_ROWS, 0, rng)
     with MemoryManager(memory_url, embedder=FakeEmbedder(DIMS)) as manager:
-        with manager.bulk_load():
+        postgres = manager.engine.dialect.name == "postgresql"
+        before = _indexes(manager) if postgres else {}
+        with manager.bulk_load() as report:
             stored = manager.add_conversations(batch)
-            if manager.engine.dialect.name == "postgresql":
+            if postgres:
                 assert not _has_index(manager)
+                assert _deferred(manager) == {
+                    "ix_messages_content_fts",
+                    "ix_messages_conversation_id_created_at",
+                    "message_vectors_1_scope",
+                    "message_vectors_1_owner",
+                }
+                assert not _deferred(manager) & set(_indexes(manager))
             # Committed: exact vector search finds each stored vector, full-text finds its words.
             for n in (0, 77, len(batch) - 1):
                 query = batch[n]["vectors"][3]  # type: ignore[index]
@@ -64,6 +93,13 @@ def test_a_bulk_load_is_searchable_as_it_goes_and_ends_with_the_index(
             }
         assert _has_index(manager)
         assert manager.check().ok
+        if postgres:  # every index back, exactly as the migrations and the space made it
+            assert _indexes(manager) == before
+            assert set(report.indexes_built) == _deferred(manager)
+            assert report.approximate_index_built
+            assert report.indexes_s > 0 and report.approximate_index_s > 0
+        else:
+            assert not report.indexes_built and not report.approximate_index_built
         messages = [m for c in stored for m in manager.get_messages(c.id)]
     assert [m.content for m in messages] == [m["content"] for c in batch for m in c["messages"]]  # type: ignore[attr-defined]
     assert [c.meta for c in stored] == [c["metadata"] for c in batch]
@@ -112,8 +148,8 @@ with manager.bulk_load():
 
 
 def test_a_bulk_load_killed_midway_keeps_its_commits_and_check_repairs_the_index(memory_url: str) -> None:
-    with MemoryManager(memory_url, embedder=FakeEmbedder(DIMS)):
-        pass
+    with MemoryManager(memory_url, embedder=FakeEmbedder(DIMS)) as manager:
+        indexes = _indexes(manager) if manager.engine.dialect.name == "postgresql" else {}
     with subprocess.Popen(
         [sys.executable, "-c", _LOADER, memory_url], stdout=subprocess.PIPE, text=True
     ) as child:
@@ -129,7 +165,18 @@ def test_a_bulk_load_killed_midway_keeps_its_commits_and_check_repairs_the_index
         assert stats["conversations"] in (100 * len(committed), 100 * (len(committed) + 1))
         report = manager.check()
         if manager.engine.dialect.name == "postgresql":
-            assert report.problems == ["the active space has no HNSW index (a bulk load was cut short)"]
-            assert manager.check(repair=True).ok
+            assert report.problems == [
+                "the active space has no HNSW index (a bulk load was cut short)",
+                "indexes missing (a bulk load was cut short): ix_messages_content_fts, "
+                "ix_messages_conversation_id_created_at, message_vectors_1_scope, message_vectors_1_owner",
+            ]
+            repaired = manager.check(repair=True)
+            assert repaired.ok
+            assert repaired.repaired == [
+                "built the missing indexes ix_messages_content_fts, ix_messages_conversation_id_created_at, "
+                "message_vectors_1_scope, message_vectors_1_owner",
+                "built the active space's HNSW index",
+            ]
+            assert _indexes(manager) == indexes
         assert manager.check().ok
         assert _has_index(manager)

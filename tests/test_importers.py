@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -455,6 +455,19 @@ def test_add_conversation_batches_commits_each_batch_and_skips_duplicates(
     assert memory_manager.find_conversation("c7") is None
     with pytest.raises(memory.ValidationError):
         memory_manager.add_conversation_batches([], on_batch="print")  # type: ignore[arg-type]
+
+
+def test_add_conversation_batches_stores_the_batches_drawn_before_a_source_that_breaks(
+    memory_manager: MemoryManager,
+) -> None:
+    def batches() -> Iterator[list[dict[str, object]]]:
+        yield [_conversation(1), _conversation(2)]
+        yield (c for c in [_conversation(3)])  # a lazy batch: drawn on the caller's thread
+        raise RuntimeError("the source broke")
+
+    with pytest.raises(RuntimeError, match="the source broke"):
+        memory_manager.add_conversation_batches(batches())
+    assert [memory_manager.find_conversation(f"c{n}") is not None for n in (1, 2, 3)] == [True] * 3
 
 
 def _conversation(number: int, *, messages: int = 1) -> dict[str, object]:

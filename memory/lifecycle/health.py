@@ -13,6 +13,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from memory import bulkload, deferred_indexes
 from memory.conversations import ConversationRepository
 from memory.embedding.base import Embedder
 from memory.engine import create_engine
@@ -65,8 +66,11 @@ def _problems(engine: Engine, transactions: Transactions, space: EmbeddingSpace)
         vectors = set(VectorRepository(work, space).ids())
         logged = _logged(work.connection(), space.id) if sqlite else vectors
         indexed = VectorRepository(work, space).has_approximate_index()
+        absent = bulkload.missing(work, space)
     if not indexed:
         problems.append("the active space has no HNSW index (a bulk load was cut short)")
+    if absent:
+        problems.append(f"indexes missing (a bulk load was cut short): {', '.join(absent)}")
     if missing := messages - vectors:
         problems.append(f"{len(missing)} messages have no vector in the active space (e.g. {min(missing)})")
     if orphans := vectors - messages:
@@ -125,6 +129,8 @@ def _repair(
         if lacking:
             store_missing(work, space.id, lacking, vectors)
             repaired.append(f"embedded {len(lacking)} messages that had no vector")
+        if built := deferred_indexes.build(connection, bulkload.secondary_indexes(work, space)):
+            repaired.append(f"built the missing indexes {', '.join(built)}")
         if not repository.has_approximate_index():
             repository.build_approximate_index()
             repaired.append("built the active space's HNSW index")

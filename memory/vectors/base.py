@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from memory.deferred_indexes import DeferredIndex
 from memory.filters import SearchFilter
 
 
@@ -46,6 +47,11 @@ class VectorStore(Protocol):
 
     def build_index(self) -> None:
         """Build the index `drop_index` dropped (nothing when it is there)."""
+        ...
+
+    def secondary_indexes(self) -> tuple[DeferredIndex, ...]:
+        """The indexes beside the approximate one that a bulk load may drop and build again after
+        (`memory.deferred_indexes`): PostgreSQL's scope and owner B-trees; none on SQLite."""
         ...
 
     def insert(self, columns: VectorColumns, matrix: npt.NDArray[np.float32]) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.engine import Connection
 
+from memory.deferred_indexes import DeferredIndex
 from memory.filters import SearchFilter
 from memory.identifiers import Fragment, conjunction, name_list, sql, vector_table_name
 from memory.statements import driver_copy
@@ -38,6 +39,8 @@ _CREATE_OWNER_INDEX: Final = "CREATE INDEX IF NOT EXISTS {table}_owner ON {table
 _DROP_TABLE: Final = "DROP TABLE IF EXISTS {table}"
 _DROP_HNSW: Final = "DROP INDEX IF EXISTS {table}_hnsw"
 _INDEX_NAME: Final = "{table}_hnsw"
+_SCOPE_INDEX_NAME: Final = "{table}_scope"
+_OWNER_INDEX_NAME: Final = "{table}_owner"
 # A batch of at least this many rows, into a table of at most RATIO times as many, rebuilds the index.
 _REBUILD_MIN_ROWS: Final = 5000
 _REBUILD_RATIO: Final = 4
@@ -136,6 +139,13 @@ class PgVectorStore:
         """Drop the HNSW index: rows then go in without it, and approximate searches read every row
         (exact answers, at exact search's cost) until `build_index`."""
         self._connection.exec_driver_sql(self._sql(_DROP_HNSW))
+
+    def secondary_indexes(self) -> tuple[DeferredIndex, ...]:
+        """The scope and owner B-trees (their statements are `create`'s own)."""
+        return (
+            DeferredIndex(self._sql(_SCOPE_INDEX_NAME), self._sql(_CREATE_SCOPE_INDEX)),
+            DeferredIndex(self._sql(_OWNER_INDEX_NAME), self._sql(_CREATE_OWNER_INDEX)),
+        )
 
     def build_index(self) -> None:
         """Build the HNSW index if it is missing (it blocks writes to the table, not reads)."""

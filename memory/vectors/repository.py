@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from memory.conversations import ConversationRepository
+from memory.deferred_indexes import DeferredIndex
 from memory.errors import ValidationError, translates_errors
 from memory.filters import SearchFilter, epoch_microseconds
 from memory.models import ROLES, EmbeddingSpace
@@ -230,6 +231,11 @@ class VectorRepository:
     def build_approximate_index(self) -> None:
         """PostgreSQL: build the space's HNSW index if it is missing. SQLite: nothing."""
         self._store().build_index()
+
+    def secondary_indexes(self) -> tuple[DeferredIndex, ...]:
+        """PostgreSQL: the space's scope and owner indexes, which a bulk load drops and builds
+        again after (`memory.deferred_indexes`). SQLite: none."""
+        return self._store().secondary_indexes()
 
     def has_approximate_index(self) -> bool:
         """False only on PostgreSQL, for a space whose HNSW index is missing (a bulk load runs or

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.engine import Connection
 
+from memory.deferred_indexes import DeferredIndex
 from memory.filters import SearchFilter
 from memory.identifiers import Fragment, Identifier, conjunction, placeholders, sql, vector_table_name
 from memory.statements import driver_execute, driver_executemany
@@ -102,6 +103,10 @@ class SqliteVecStore:
 
     def build_index(self) -> None:
         """Nothing: vec0 keeps no index beside its chunks."""
+
+    def secondary_indexes(self) -> tuple[DeferredIndex, ...]:
+        """None: a bulk load on SQLite keeps every index."""
+        return ()
 
     def insert(self, columns: VectorColumns, matrix: npt.NDArray[np.float32]) -> None:
         if len(columns) == 1:

@@ -84,7 +84,7 @@ def search_text(
     the scales of the backends differ. On both, the messages are found by the store's rarest terms
     (`memory.rare_words`: the store's most common terms are its stopwords, other rare terms score
     the messages found). SQLite's score is FTS5's BM25; PostgreSQL, which has no BM25, sums BM25's
-    weights of the terms a message holds, scaled by BM25's length normalisation, with `ts_rank_cd`
+    weights of the terms a message holds, scaled by BM25's length normalisation, with `ts_rank`
     breaking ties (`memory.tsvector_ranking`). Arguments were made by `memory.validation`.
     """
     connection = session.connection()

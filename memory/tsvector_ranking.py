@@ -6,7 +6,8 @@ table is first analysed). Only the candidates of the finding terms are read, wit
 server stored for each (`messages.content_words`, migration 0011), and ranked in one statement: a
 message's score is the sum of BM25's weights (from the store-wide counts) of the finding and scoring
 terms it holds, scaled by BM25's length normalisation against the candidates' average (a term held
-once: k1 = 1.2, b = 0.75), with `ts_rank_cd` breaking ties.
+once: k1 = 1.2, b = 0.75), with `ts_rank` breaking ties (`ts_rank_cd` cost
+ten times as much: 20 us a candidate).
 
 Each term is a whitespace-separated piece of the query, bound as a parameter of `plainto_tsquery`
 (which reads no operators): the server's parser reads it as it read the messages.
@@ -84,10 +85,9 @@ def _ranking(
 ) -> sa.Select[Any]:
     """The candidates of the `finding` terms that hold at least `needed` of `finding` and `scoring`,
     best first, with their score."""
-    queries = {
-        term: sa.func.plainto_tsquery(_ENGLISH, sa.literal(term, sa.Text)) for term in finding + scoring
-    }
-    finds = _any_of([queries[term] for term in finding])
+    # Each query once: as a scalar subquery, the server computes it once (an InitPlan), not per row.
+    queries = {term: sa.select(_query(term)).scalar_subquery() for term in finding + scoring}
+    finds = _any_of([_query(term) for term in finding])
     held = [sa.case((_WORDS.op("@@")(queries[term]), 1), else_=0) for term in queries]
     weights = [
         sa.case((_WORDS.op("@@")(queries[term]), word_weight(split.counts[term], split.messages)), else_=0.0)
@@ -97,7 +97,7 @@ def _ranking(
     candidates = (
         sa.select(
             Message.id.label("id"),
-            sa.func.ts_rank_cd(_WORDS, _any_of(list(queries.values()))).label("density"),
+            sa.func.ts_rank(_WORDS, _any_of(list(queries.values()))).label("density"),
             lexemes.label("lexemes"),
             sa.func.avg(lexemes).over().label("average"),
             sum(held[1:], held[0]).label("held"),
@@ -118,6 +118,10 @@ def _ranking(
     return sa.select(ranked.c.id, ranked.c.score).order_by(
         ranked.c.score.desc(), ranked.c.density.desc(), ranked.c.id
     )
+
+
+def _query(term: str) -> sa.ColumnElement[Any]:
+    return sa.func.plainto_tsquery(_ENGLISH, sa.literal(term, sa.Text))
 
 
 def _any_of(queries: list[Any]) -> sa.ColumnElement[Any]:

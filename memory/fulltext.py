@@ -83,9 +83,10 @@ def search_text(
     of them, and at least the fraction `min_matched` of them (rounded up). Higher scores are better;
     the scales of the backends differ. On both, the messages are found by the store's rarest terms
     (`memory.rare_words`: the store's most common terms are its stopwords, other rare terms score
-    the messages found). SQLite's score is FTS5's BM25; PostgreSQL, which has no BM25, sums BM25's
-    weights of the terms a message holds, scaled by BM25's length normalisation, with `ts_rank`
-    breaking ties (`memory.tsvector_ranking`). Arguments were made by `memory.validation`.
+    the messages found). SQLite's score is FTS5's BM25; PostgreSQL, which has no BM25, sums each
+    held term's rarity among the messages found (ln(1 + found / found holding it)), scaled by BM25's
+    length normalisation, with `ts_rank` breaking ties (`memory.tsvector_ranking`). Arguments were
+    made by `memory.validation`.
     """
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"

@@ -4,10 +4,11 @@ The terms are split by how many messages hold each (`memory.rare_words`), counte
 up to a cap; the store's size is the planner's row estimate of `messages` (the highest id before the
 table is first analysed). Only the candidates of the finding terms are read, with the `tsvector` the
 server stored for each (`messages.content_words`, migration 0011), and ranked in one statement: a
-message's score is the sum of BM25's weights (from the store-wide counts) of the finding and scoring
-terms it holds, scaled by BM25's length normalisation against the candidates' average (a term held
-once: k1 = 1.2, b = 0.75), with `ts_rank` breaking ties (`ts_rank_cd` cost
-ten times as much: 20 us a candidate).
+message's score is the sum, over the finding and scoring terms it holds, of each term's rarity among
+the candidates (ln(1 + candidates / candidates holding it)), scaled by BM25's length normalisation
+against the candidates' average (a term held once: k1 = 1.2, b = 0.75), with `ts_rank` breaking
+ties (`ts_rank_cd` cost ten times as much: 20 us a candidate). With all of a query's terms finding
+(a small store, rare terms) this is the ranking of every message holding any of them.
 
 Each term is a whitespace-separated piece of the query, bound as a parameter of `plainto_tsquery`
 (which reads no operators): the server's parser reads it as it read the messages.
@@ -23,7 +24,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from memory import rare_words
 from memory.identifiers import FULL_TEXT_COLUMN, model_name, sql
 from memory.models import Message
-from memory.rare_words import Split, rank_rarest_first, word_weight
+from memory.rare_words import Split, rank_rarest_first
 
 _ENGLISH: Final[sa.ColumnElement[Any]] = sa.literal_column("'english'::regconfig")
 _WORDS_NAME: Final = model_name(FULL_TEXT_COLUMN)
@@ -53,7 +54,7 @@ def rank_messages(
     split = split_terms(connection, terms)
 
     def rank(split: Split, finding: list[str], scoring: list[str], needed: int) -> list[tuple[int, float]]:
-        statement = _ranking(split, finding, scoring, filters, needed).limit(k)
+        statement = _ranking(finding, scoring, filters, needed).limit(k)
         return [(int(message_id), float(score)) for message_id, score in connection.execute(statement)]
 
     return rank_rarest_first(split, k, min_matched, rank)
@@ -80,43 +81,45 @@ def _messages(connection: sa.Connection) -> int:
     return int(highest or 0)
 
 
-def _ranking(
-    split: Split, finding: list[str], scoring: list[str], filters: list[Any], needed: int
-) -> sa.Select[Any]:
+def _ranking(finding: list[str], scoring: list[str], filters: list[Any], needed: int) -> sa.Select[Any]:
     """The candidates of the `finding` terms that hold at least `needed` of `finding` and `scoring`,
     best first, with their score."""
     # Each query once: as a scalar subquery, the server computes it once (an InitPlan), not per row.
-    queries = {term: sa.select(_query(term)).scalar_subquery() for term in finding + scoring}
-    finds = _any_of([_query(term) for term in finding])
-    held = [sa.case((_WORDS.op("@@")(queries[term]), 1), else_=0) for term in queries]
-    weights = [
-        sa.case((_WORDS.op("@@")(queries[term]), word_weight(split.counts[term], split.messages)), else_=0.0)
-        for term in queries
-    ]
-    lexemes = sa.cast(sa.func.length(_WORDS), sa.Float)
+    queries = [sa.select(_query(term)).scalar_subquery() for term in finding + scoring]
+    holds = [sa.case((_WORDS.op("@@")(query), 1.0), else_=0.0) for query in queries]
     candidates = (
         sa.select(
             Message.id.label("id"),
-            sa.func.ts_rank(_WORDS, _any_of(list(queries.values()))).label("density"),
-            lexemes.label("lexemes"),
-            sa.func.avg(lexemes).over().label("average"),
-            sum(held[1:], held[0]).label("held"),
-            sum(weights[1:], weights[0]).label("weight"),
+            sa.func.ts_rank(_WORDS, _any_of(queries)).label("density"),
+            sa.cast(sa.func.length(_WORDS), sa.Float).label("lexemes"),
+            *(held.label(f"holds_{i}") for i, held in enumerate(holds)),
         )
-        .where(_WORDS.op("@@")(finds), *filters)
+        .where(_WORDS.op("@@")(_any_of([_query(term) for term in finding])), *filters)
         .subquery()
     )
+    # A term weighs its rarity among the candidates: ln(1 + candidates / candidates holding it).
+    total = sa.cast(sa.func.count().over(), sa.Float)
+    weight: sa.ColumnElement[Any] = sa.literal(0.0)
+    held: sa.ColumnElement[Any] = sa.literal(0.0)
+    for i in range(len(queries)):
+        holds_i = candidates.c[f"holds_{i}"]
+        weight = weight + holds_i * sa.func.ln(
+            1.0 + total / sa.func.greatest(sa.func.sum(holds_i).over(), 1.0)
+        )
+        held = held + holds_i
     # BM25's length normalisation with a term frequency of 1 (k1 = 1.2, b = 0.75): a word found in a
     # short message says more about it than one found in a long one.
-    length = candidates.c.lexemes / sa.func.greatest(candidates.c.average, 1.0)
-    score = candidates.c.weight * 2.2 / (1.0 + 1.2 * (0.25 + 0.75 * length))
-    ranked = (
-        sa.select(candidates.c.id, score.label("score"), candidates.c.density)
-        .where(candidates.c.held >= needed)
-        .subquery()
-    )
-    return sa.select(ranked.c.id, ranked.c.score).order_by(
-        ranked.c.score.desc(), ranked.c.density.desc(), ranked.c.id
+    length = candidates.c.lexemes / sa.func.greatest(sa.func.avg(candidates.c.lexemes).over(), 1.0)
+    scored = sa.select(
+        candidates.c.id,
+        (weight * 2.2 / (1.0 + 1.2 * (0.25 + 0.75 * length))).label("score"),
+        held.label("held"),
+        candidates.c.density,
+    ).subquery()
+    return (
+        sa.select(scored.c.id, scored.c.score)
+        .where(scored.c.held >= needed)
+        .order_by(scored.c.score.desc(), scored.c.density.desc(), scored.c.id)
     )
 
 

@@ -18,7 +18,7 @@ from typing import Final, NamedTuple
 
 from sqlalchemy.engine import Connection
 
-from memory.identifiers import FULL_TEXT_INDEX, model_name, sql
+from memory.identifiers import FULL_TEXT_COLUMN, FULL_TEXT_INDEX, model_name, sql
 
 
 class DeferredIndex(NamedTuple):
@@ -28,13 +28,12 @@ class DeferredIndex(NamedTuple):
     create: str
 
 
-#: The messages table's: full-text search (the GIN index of migration 0007, same definition) and
-#: a conversation's messages in time order.
+#: The messages table's: full-text search (the GIN index of migration 0011 on the stored words,
+#: same definition) and a conversation's messages in time order.
 MESSAGE_INDEXES: Final = (
     DeferredIndex(
         FULL_TEXT_INDEX,
-        f"CREATE INDEX IF NOT EXISTS {FULL_TEXT_INDEX} ON messages "
-        "USING gin (to_tsvector('english'::regconfig, left(content, 100000)))",
+        f"CREATE INDEX IF NOT EXISTS {FULL_TEXT_INDEX} ON messages USING gin ({FULL_TEXT_COLUMN})",
     ),
     DeferredIndex(
         "ix_messages_conversation_id_created_at",

@@ -1,33 +1,31 @@
-"""Keyword search over message content: SQLite FTS5 ranked by BM25, PostgreSQL `tsvector` by term rarity.
+"""Keyword search over message content: SQLite FTS5 ranked by BM25, PostgreSQL `tsvector`s ranked
+by BM25's weights.
 
-The index is made by migration 0007 and kept in step with every write, in the same transaction: by
-triggers on SQLite (an FTS5 table), by the server on PostgreSQL (a GIN expression index).
+The index is kept in step with every write, in the same transaction: by triggers on SQLite (an
+FTS5 table, migration 0007), by the server on PostgreSQL (a stored generated `tsvector` column with a
+GIN index, migration 0011).
 
 User text never reaches a query parser: on SQLite it is split into words here, each double-quoted
 as an FTS5 string (a word holds only letters, digits and underscores, so it cannot close the
 quotes); on PostgreSQL each whitespace-separated piece is bound as a parameter of `plainto_tsquery`,
-which reads no operators. Terms are ORed, and the messages holding the rarest of them rank first.
-On SQLite the rarest words find the messages and the common ones only score them
-(`memory.fts5_ranking`).
+which reads no operators. On both, the rarest terms find the messages, the other rare ones only
+score them, and the store's most common ones are its stopwords (`memory.rare_words`, with
+`memory.fts5_ranking` and `memory.tsvector_ranking`).
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Final, TypeVar
+from typing import Final
 
 import sqlalchemy as sa
 
+from memory import fts5_ranking, tsvector_ranking
 from memory.errors import translate_database_errors
 from memory.filters import SearchFilter
-from memory.fts5_ranking import rank_messages
-from memory.models import Message
 from memory.transactions import Work
-
-_T = TypeVar("_T")
 
 #: The words of a query that are searched for (the rest are ignored: a long query is mostly context).
 MAX_QUERY_WORDS: Final = 64
@@ -48,7 +46,6 @@ _STOPWORD_LIST: Final = (
     "you your yours yourself yourselves"
 )
 _STOPWORDS: Final = frozenset(_STOPWORD_LIST.split())
-_ENGLISH: Final[sa.ColumnElement[Any]] = sa.literal_column("'english'::regconfig")
 
 
 def query_words(text: str) -> list[str]:
@@ -84,12 +81,12 @@ def search_text(
     The query's terms are its words on SQLite (FTS5 splits text into words too) and its
     whitespace-separated pieces on PostgreSQL (`query_terms`). A message matches when it holds any
     of them, and at least the fraction `min_matched` of them (rounded up). Higher scores are better;
-    the scales of the backends differ. SQLite's is BM25, and its messages are found by the store's
-    rarest words (`memory.fts5_ranking`: the store's most common words are its stopwords there,
-    other rare words score the messages found). PostgreSQL has no BM25: its score is the sum, over
-    the terms a message holds, of each term's rarity among the matching messages
-    (ln(1 + matches / matches holding it)), scaled by BM25's length normalisation, with
-    `ts_rank_cd` breaking ties. Arguments were made by `memory.validation`.
+    the scales of the backends differ. On both, the messages are found by the store's rarest terms
+    (`memory.rare_words`: the store's most common terms are its stopwords, other rare terms score
+    the messages found). SQLite's score is FTS5's BM25; PostgreSQL, which has no BM25, sums each
+    held term's rarity among the messages found (ln(1 + found / found holding it)), scaled by BM25's
+    length normalisation, with `ts_rank` breaking ties (`memory.tsvector_ranking`). Arguments were
+    made by `memory.validation`.
     """
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
@@ -97,62 +94,9 @@ def search_text(
     if not terms:
         return []
     filters = where.message_clauses()
+    rank = fts5_ranking.rank_messages if sqlite else tsvector_ranking.rank_messages
     with translate_database_errors("search message text"):
-        if sqlite:
-            return rank_messages(connection, terms, k, filters, min_matched)
-        needed = math.ceil(min_matched * len(terms))
-        rows = connection.execute(_postgres_ranking(terms, filters, needed).limit(k)).all()
-    return [(int(message_id), float(value)) for message_id, value in rows]
-
-
-def _postgres_ranking(terms: list[str], filters: list[Any], needed: int) -> sa.Select[Any]:
-    """Messages holding any of `terms` (at least `needed` of them), best first, with their score."""
-    document = sa.func.to_tsvector(_ENGLISH, sa.func.left(Message.content, POSTGRES_INDEXED_CHARS))
-    word_queries = [sa.func.plainto_tsquery(_ENGLISH, sa.literal(term, sa.Text)) for term in terms]
-    query: sa.ColumnElement[Any] = word_queries[0]
-    for word_query in word_queries[1:]:
-        query = query.op("||")(word_query)
-    if needed > 1:
-        filters = [
-            *filters,
-            _words_held(word_queries, lambda word_query: document.op("@@")(word_query)) >= needed,
-        ]
-    # The matching messages with their tsvector, computed once (OFFSET 0 keeps the planner from
-    # inlining the subquery and computing it again for every use below).
-    matching = (
-        sa.select(Message.id.label("id"), document.label("document"))
-        .where(document.op("@@")(query), *filters)
-        .offset(0)
-        .subquery()
-    )
-    holds = [sa.case((matching.c.document.op("@@")(q), 1.0), else_=0.0) for q in word_queries]
-    found = sa.select(
-        matching.c.id,
-        sa.func.ts_rank_cd(matching.c.document, query).label("density"),
-        sa.cast(sa.func.length(matching.c.document), sa.Float).label("lexemes"),
-        *(held.label(f"holds_{i}") for i, held in enumerate(holds)),
-    ).subquery()
-    total = sa.cast(sa.func.count().over(), sa.Float)
-    weight: sa.ColumnElement[Any] = sa.literal(0.0)
-    for i in range(len(terms)):
-        held = found.c[f"holds_{i}"]
-        weight = weight + held * sa.func.ln(1.0 + total / sa.func.greatest(sa.func.sum(held).over(), 1.0))
-    # BM25's length normalisation with a term frequency of 1 (k1 = 1.2, b = 0.75): a word found in a
-    # short message says more about it than one found in a long one.
-    length = found.c.lexemes / sa.func.greatest(sa.func.avg(found.c.lexemes).over(), 1.0)
-    weight = weight * 2.2 / (1.0 + 1.2 * (0.25 + 0.75 * length))
-    ranked = sa.select(found.c.id, weight.label("weight"), found.c.density).subquery()
-    return sa.select(ranked.c.id, ranked.c.weight).order_by(
-        ranked.c.weight.desc(), ranked.c.density.desc(), ranked.c.id
-    )
-
-
-def _words_held(words: list[_T], holds: Callable[[_T], sa.ColumnElement[bool]]) -> sa.ColumnElement[int]:
-    """How many of `words` a message holds, as an SQL expression."""
-    count: sa.ColumnElement[int] = sa.literal(0)
-    for word in words:
-        count = count + sa.case((holds(word), 1), else_=0)
-    return count
+        return rank(connection, terms, k, filters, min_matched)
 
 
 _SECURE_DELETE: Final = "INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', ?)"

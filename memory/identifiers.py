@@ -53,9 +53,11 @@ _MARKS: Final = frozenset({"?", "%s"})
 _MAX_SERVER_NAME: Final = 63  # PostgreSQL's NAMEDATALEN - 1
 
 #: SQLite's FTS5 table over message content (its shadow tables are `messages_fts_<suffix>`), and
-#: PostgreSQL's GIN expression index that plays the same part.
+#: PostgreSQL's GIN index that plays the same part, on the stored `tsvector` column of `messages`
+#: (generated from the content by the server; not a column of the model).
 FULL_TEXT_TABLE: Final = "messages_fts"
 FULL_TEXT_INDEX: Final = "ix_messages_content_fts"
+FULL_TEXT_COLUMN: Final = "content_words"
 #: The FTS5 table as an identifier for SQL text, and its shadow table of index blocks (row 1 holds
 #: the index's averages, message count first).
 FULL_TEXT_NAME: Final = Identifier(FULL_TEXT_TABLE)

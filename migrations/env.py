@@ -13,7 +13,7 @@ from alembic import context
 from sqlalchemy.engine import Connection, Engine
 
 from memory.engine import create_engine
-from memory.identifiers import FULL_TEXT_INDEX, is_full_text_table, is_vector_table
+from memory.identifiers import FULL_TEXT_COLUMN, FULL_TEXT_INDEX, is_full_text_table, is_vector_table
 from memory.migration import VERSION_TABLE, prepare, version_table_options
 from memory.models import Base
 
@@ -23,12 +23,14 @@ target_metadata = Base.metadata
 
 def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
     """Hide what autogenerate must not touch: vector tables, vec0's and FTS5's shadow tables, SQLite
-    internals, and the full-text expression index (none of them are declarative models)."""
+    internals, and PostgreSQL's full-text column and index (none of them are declarative models)."""
     if type_ == "table" and name is not None:
         hidden = is_vector_table(name) or is_full_text_table(name) or name.startswith("sqlite_")
         return not (hidden or name == "alembic_version")
     if type_ == "index" and name is not None:
         return name != FULL_TEXT_INDEX
+    if type_ == "column" and name is not None:
+        return name != FULL_TEXT_COLUMN
     return True
 
 

@@ -1,6 +1,7 @@
-"""The words side in stores where words are common: the rarest words find, and the top results are
-the ones an unpruned ranking gives where they must be (exact codes, rare words, filters), on both
-backends; on SQLite they are checked against FTS5's own BM25 over all the query's words."""
+"""The words side in stores where words are common: the rarest words find (`memory.rare_words`), and
+the top results are the ones an unpruned ranking gives where they must be (exact codes, rare words,
+filters), on both backends; on SQLite they are checked against FTS5's own BM25 over all the query's
+words."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from memory import MemoryManager
-from memory.fts5_ranking import MIN_COMMON, fts5_query, split_words
-from memory.fulltext import query_words
+from memory.fts5_ranking import fts5_query, split_words
+from memory.fulltext import query_terms, query_words
+from memory.rare_words import MIN_COMMON
+from memory.tsvector_ranking import split_terms
 
 pytestmark = pytest.mark.both_backends
 
@@ -113,12 +116,15 @@ def test_a_filter_that_keeps_none_of_the_rarest_words_messages_still_finds(
     assert hits == [store["other"]]
 
 
-@pytest.mark.sqlite_only
 def test_the_store_s_common_words_are_its_stopwords(
     memory_manager: MemoryManager, store: dict[str, int]
 ) -> None:
+    query = f"{COMMON} wolkenkratzer glühbirne zöt7"
     with memory_manager.engine.connect() as connection:
-        split = split_words(connection, query_words(f"{COMMON} wolkenkratzer glühbirne zöt7"))
+        if connection.dialect.name == "sqlite":
+            split = split_words(connection, query_words(query))
+        else:
+            split = split_terms(connection, query_terms(query))
     assert split.finding == ("wolkenkratzer", "glühbirne", "zöt7")  # rarest first
     assert split.scoring == ()
     assert split.counts["pèx"] == split.common  # counted only up to the threshold

@@ -178,6 +178,7 @@ class AsyncMemoryScope:
     add_conversation_batches = _off_loop(MemoryFacade.add_conversation_batches)
     get_or_create_conversation = _off_loop(MemoryFacade.get_or_create_conversation)
     find_conversation = _off_loop(MemoryFacade.find_conversation)
+    imported_source_ids = _off_loop(MemoryFacade.imported_source_ids)
     add_message = _off_loop(MemoryFacade.add_message)
     add_messages = _off_loop(MemoryFacade.add_messages)
     get_conversation = _off_loop(MemoryFacade.get_conversation)

@@ -124,10 +124,10 @@ class _Batches:
 
     def __iter__(self) -> Iterator[list[ConversationDraft]]:
         summary, batch, messages = self._summary, list[ConversationDraft](), 0
-        for window in _windows(self._records, _LOOKUP_RECORDS):
-            drafts = [item for item in window if isinstance(item, ConversationDraft)]
+        for window in _windows(self._read(), _LOOKUP_RECORDS):
+            drafts = [item for item, _ in window if isinstance(item, ConversationDraft)]
             stored = self._manager.imported_source_ids(d.source_id for d in drafts if d.source_id is not None)
-            for item in window:
+            for item, position in window:
                 if isinstance(item, RecordError):
                     summary.failed += 1
                     summary.problems.append(str(item))
@@ -140,12 +140,17 @@ class _Batches:
                     self._queued.add(item.source_id or "")
                     messages += len(item.messages)
                     if messages >= self._size:
-                        yield self._cut(batch)
+                        yield self._cut(batch, position)
                         batch, messages = [], 0
-            if not batch and not self._pending:
-                self._report(self._stream.tell())
+                if not batch and not self._pending:
+                    self._report(position)
         if batch:
-            yield self._cut(batch)
+            yield self._cut(batch, self._stream.tell())
+
+    def _read(self) -> Iterator[tuple[ConversationDraft | RecordError | _Withheld, int]]:
+        """Each record, with the position in the file just after it."""
+        for item in self._records:
+            yield item, self._stream.tell()
 
     def written(self, stored: list[Conversation | None]) -> None:
         """Count a batch `add_conversation_batches` stored (None: imported meanwhile elsewhere)."""
@@ -159,8 +164,8 @@ class _Batches:
                 self._summary.messages += len(draft.messages)
         self._report(position)
 
-    def _cut(self, batch: list[ConversationDraft]) -> list[ConversationDraft]:
-        self._pending.append((self._stream.tell(), batch))
+    def _cut(self, batch: list[ConversationDraft], position: int) -> list[ConversationDraft]:
+        self._pending.append((position, batch))
         return batch
 
     def _report(self, position: int) -> None:

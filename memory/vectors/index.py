@@ -512,29 +512,7 @@ class VectorIndex:
 
     def _masks(self, where: SearchFilter) -> list[npt.NDArray[np.bool_]]:
         """Per block: the rows a search may return."""
-        masks: list[npt.NDArray[np.bool_]] = []
-        roles = (
-            None
-            if where.roles is None
-            else np.array([vec0_chunks.ROLE_CODES[r] for r in where.roles], dtype=np.uint8)
-        )
-        for block in self._blocks:
-            n = block.n
-            mask = block.alive[:n].copy()
-            if where.conversation_id is not None:
-                mask &= block.conversation_ids[:n] == where.conversation_id
-            if roles is not None:
-                mask &= np.isin(block.role_codes[:n], roles)
-            if where.since_us is not None:
-                mask &= block.created_us[:n] >= where.since_us
-            if where.until_us is not None:
-                mask &= block.created_us[:n] < where.until_us
-            if where.owner.user_id is not None:
-                mask &= block.user_keys[:n] == where.owner.user_key
-            if where.owner.agent_id is not None:
-                mask &= block.agent_keys[:n] == where.owner.agent_key
-            masks.append(mask)
-        return masks
+        return [self._keep(block, slice(0, block.n), where) for block in self._blocks]
 
     def _search_exact(
         self,
@@ -609,8 +587,11 @@ class VectorIndex:
                 ids.append(block.ids[rows])
         return _merge(scores, ids, k)
 
-    def _keep(self, block: _Block, rows: npt.NDArray[np.intp], where: SearchFilter) -> npt.NDArray[np.bool_]:
-        """Which of a block's `rows` are alive and pass the filter."""
+    def _keep(
+        self, block: _Block, rows: npt.NDArray[np.intp] | slice, where: SearchFilter
+    ) -> npt.NDArray[np.bool_]:
+        """Which of a block's `rows` (positions, or a slice: read as views) are alive and pass the
+        filter."""
         keep = block.alive[rows].copy()
         if where.conversation_id is not None:
             keep &= block.conversation_ids[rows] == where.conversation_id

@@ -434,11 +434,7 @@ class ConversationRepository:
         """The conversation with this source id among those made with exactly this owner (source
         ids are unique per user and agent, through the index on these very expressions)."""
         return self.session.scalars(
-            sa.select(Conversation).where(
-                sa.func.coalesce(Conversation.user_id, "") == (self.owner.user_id or ""),
-                sa.func.coalesce(Conversation.agent_id, "") == (self.owner.agent_id or ""),
-                Conversation.source_id == source_id,
-            )
+            sa.select(Conversation).where(*self._made_by_owner(), Conversation.source_id == source_id)
         ).one_or_none()
 
     def imported_source_ids(self, source_ids: list[str]) -> set[str]:
@@ -448,13 +444,19 @@ class ConversationRepository:
             found.update(
                 self.session.scalars(
                     sa.select(Conversation.source_id).where(
-                        sa.func.coalesce(Conversation.user_id, "") == (self.owner.user_id or ""),
-                        sa.func.coalesce(Conversation.agent_id, "") == (self.owner.agent_id or ""),
-                        Conversation.source_id.in_(source_ids[start : start + _CHUNK]),
+                        *self._made_by_owner(), Conversation.source_id.in_(source_ids[start : start + _CHUNK])
                     )
                 )
             )
         return found
+
+    def _made_by_owner(self) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]]:
+        """Conversations made with exactly this owner (not merely visible to it), in the expressions
+        of the index that keeps source ids unique per user and agent."""
+        return (
+            sa.func.coalesce(Conversation.user_id, "") == (self.owner.user_id or ""),
+            sa.func.coalesce(Conversation.agent_id, "") == (self.owner.agent_id or ""),
+        )
 
     # The methods below run Core statements on the session's connection: a chat turn calls them, and
     # the ORM's execution path cost more than the statements. Messages come back detached, as the

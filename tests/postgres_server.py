@@ -410,20 +410,11 @@ class _Server:
         last = ""
         for attempt in range(5):
             self.port = _free_port()
-            cmd = self._start_command()
             log_size = self.server_log.stat().st_size if self.server_log.exists() else 0
             ctl_out = self.root / "pg_ctl-start.out"
             ctl_out.unlink(missing_ok=True)
             try:
-                r = _run(
-                    cmd,
-                    run_as=self.run_as,
-                    cwd=self.root,
-                    env=self.env,
-                    out_file=ctl_out,
-                    timeout=self.start_timeout + 15,
-                )
-                rc = r.returncode
+                rc = self._pg_ctl_start(ctl_out).returncode
             except subprocess.TimeoutExpired:
                 rc = "timeout"
             except OSError as e:
@@ -552,6 +543,18 @@ class _Server:
             "start",
         ]
 
+    def _pg_ctl_start(self, ctl_out: Path) -> subprocess.CompletedProcess:
+        """Run ``pg_ctl start`` on `self.port`, its output into `ctl_out`."""
+        assert self.root is not None
+        return _run(
+            self._start_command(),
+            run_as=self.run_as,
+            cwd=self.root,
+            env=self.env,
+            out_file=ctl_out,
+            timeout=self.start_timeout + 15,
+        )
+
     def stop(self) -> None:
         """Stop the server (``pg_ctl stop -m fast``), keeping its data and port for `resume`."""
         self._stop_server()
@@ -560,16 +563,8 @@ class _Server:
         """Start the stopped server again, on the same port with the same data."""
         if self.started or self.root is None or self.port is None:
             raise PostgresStartError("resume() needs a server that was started and then stopped")
-        cmd = self._start_command()
         ctl_out = self.root / "pg_ctl-resume.out"
-        r = _run(
-            cmd,
-            run_as=self.run_as,
-            cwd=self.root,
-            env=self.env,
-            out_file=ctl_out,
-            timeout=self.start_timeout + 15,
-        )
+        r = self._pg_ctl_start(ctl_out)
         self.started = True  # even half up, close() must stop it
         if r.returncode != 0:
             raise PostgresStartError(

@@ -24,7 +24,7 @@ index: `memory.fts5_ranking` (SQLite, BM25) and `memory.tsvector_ranking` (Postg
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -64,14 +64,30 @@ class Split:
 Ranker = Callable[[Split, list[str], list[str], int], list[tuple[int, float]]]
 
 
-def split_words(words: list[str], messages: int, count: Counter) -> Split:
+def split_words(
+    words: list[str], messages: int, count: Counter, known: Mapping[str, int] | None = None
+) -> Split:
     """`words` (distinct, non-empty) by part, from how many of the store's `messages` hold each
-    (`count`, up to the common threshold)."""
+    (`count`, up to the common threshold).
+
+    `known` holds estimates of some words' counts from the store's statistics (PostgreSQL's most
+    common lexemes, in a sample of the messages): they stand for the counts of those words, which
+    are not counted. Other words are counted.
+    """
     common = max(MIN_COMMON, math.ceil(messages * COMMON_SHARE))
-    counts = count(words, common)
+    if not words:
+        return Split((), (), {}, messages, common)
+    estimated = dict(known or {})
+
+    def counted(cap: int) -> dict[str, int]:
+        unknown = [word for word in words if word not in estimated]
+        found = count(unknown, cap) if unknown else {}
+        return found | {word: min(held, cap) for word, held in estimated.items()}
+
+    counts = counted(common)
     rare = sorted((word for word in words if counts[word] < common), key=lambda word: counts[word])
     if not rare:  # stopwords only: the rarest, if it is not too common
-        counts = count(words, common * ALL_COMMON_FACTOR)
+        counts = counted(common * ALL_COMMON_FACTOR)
         rarest = min(words, key=lambda word: counts[word])
         finding = () if counts[rarest] >= common * ALL_COMMON_FACTOR else (rarest,)
         return Split(finding, (), counts, messages, common)
@@ -82,12 +98,18 @@ def split_words(words: list[str], messages: int, count: Counter) -> Split:
     return Split(tuple(rare[:taken]), tuple(rare[taken:]), counts, messages, common)
 
 
+def needed_words(split: Split, min_matched: float) -> int:
+    """How many of the split's finding and scoring words a message must hold: the fraction
+    `min_matched` of them, rounded up."""
+    return math.ceil(min_matched * (len(split.finding) + len(split.scoring)))
+
+
 def rank_rarest_first(split: Split, k: int, min_matched: float, rank: Ranker) -> list[tuple[int, float]]:
     """The `k` best messages for the split's words (at least the fraction `min_matched` of the
     finding and scoring words, rounded up), as `(id, score)`, best first: ranked by `rank`, with more
     words finding while no candidate passes and the budget allows."""
     finding, scoring = list(split.finding), list(split.scoring)
-    needed = math.ceil(min_matched * (len(finding) + len(scoring)))
+    needed = needed_words(split, min_matched)
     budget = EXPANDING_BUDGET * split.common
     # A message holding `needed` of the n words holds one of any n - needed + 1 of them: with that
     # many of the rarest finding, no message that passes is missed (as far as the budget allows),

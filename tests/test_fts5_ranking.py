@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from memory import MemoryManager
 from memory.fts5_ranking import fts5_query, split_words
 from memory.fulltext import query_terms, query_words
-from memory.rare_words import MIN_COMMON
+from memory.rare_words import MIN_COMMON, Split
 from memory.tsvector_ranking import split_terms
 
 pytestmark = pytest.mark.both_backends
@@ -144,3 +144,109 @@ def test_a_query_of_the_most_words_searched_runs(
         store["other"],
     }
     assert found(memory_manager, query, k=5) == []  # its known words are beyond the 64th
+
+
+def _holding(manager: MemoryManager, words: list[str]) -> dict[int, int]:
+    """Message id -> how many of `words` its content holds (as a word, any case)."""
+    with manager.engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT id, content FROM messages")).all()
+    held = {}
+    for message_id, content in rows:
+        tokens = set(query_words(content))
+        held[message_id] = sum(word in tokens for word in words)
+    return held
+
+
+@pytest.mark.parametrize("rare_words", [4, 12])
+def test_a_hybrid_words_side_finds_exactly_the_messages_holding_half_the_words(
+    memory_manager: MemoryManager, store: dict[str, int], rare_words: int
+) -> None:
+    """Half the query's rare words (rounded up) must be held: in one index look-up on PostgreSQL up
+    to 10 words ("at least m of these"), beyond that by the rarest words and a check per message."""
+    from memory.filters import SearchFilter
+    from memory.fulltext import search_text
+    from memory.sessions import Transactions
+
+    words = [f"selten{i}" for i in range(rare_words)]
+    conversation = memory_manager.create_conversation("mixes")
+    rng = __import__("random").Random(rare_words)
+    memory_manager.add_messages(
+        conversation.id,
+        [
+            {"role": "user", "content": " ".join([COMMON, *rng.sample(words, rng.randint(1, rare_words))])}
+            for _ in range(120)
+        ],
+    )
+    needed = -(-rare_words // 2)
+    expected = {i for i, held in _holding(memory_manager, words).items() if held >= needed}
+    with Transactions(memory_manager.engine).reading() as unit:
+        found = search_text(unit, " ".join(words), 1000, SearchFilter(), min_matched=0.5)
+    assert expected and {message_id for message_id, _ in found} == expected
+    scores = [score for _, score in found]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_once_analysed_postgresql_takes_the_words_counts_from_its_statistics(
+    memory_manager: MemoryManager, store: dict[str, int]
+) -> None:
+    """Before ANALYZE every word is counted in the index; after it (the sample is the whole small
+    table, so its shares are exact) the column's most common lexemes give the same counts, uncounted."""
+    if memory_manager.engine.dialect.name == "sqlite":
+        pytest.skip("PostgreSQL's column statistics")
+    query = query_terms(f"{COMMON} wolkenkratzer glühbirne zöt7")
+
+    def split_counting() -> tuple[Split, list[object]]:
+        counted: list[object] = []
+
+        def spy(_conn: object, _cursor: object, statement: str, parameters: object, *_: object) -> None:
+            if "count(*)" in statement and isinstance(parameters, tuple | list):
+                counted.extend(parameters)
+
+        with memory_manager.engine.connect() as connection:
+            sa.event.listen(connection, "before_cursor_execute", spy)
+            return split_terms(connection, query), counted
+
+    with memory_manager.engine.connect() as connection:  # no statistics yet, whatever autovacuum did
+        connection.exec_driver_sql("ALTER TABLE messages SET (autovacuum_enabled = false)")
+        connection.exec_driver_sql("DELETE FROM pg_statistic WHERE starelid = 'messages'::regclass")
+        connection.commit()
+    before, counted_before = split_counting()
+    with memory_manager.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE messages")
+    after, counted_after = split_counting()
+    assert before.finding == ("wolkenkratzer", "glühbirne", "zöt7")
+    assert after == before
+    assert "'pèx'" in counted_before and len(counted_before) == 2 * len(query)
+    assert counted_after == []
+
+
+def test_a_hybrid_search_on_a_server_runs_its_vector_side_on_another_connection(
+    memory_manager: MemoryManager, store: dict[str, int]
+) -> None:
+    from memory.filters import SearchFilter
+    from memory.search import search_messages
+    from memory.sessions import Transactions
+    from memory.spaces import open_space
+    from memory.validation import Vector
+
+    transactions = Transactions(memory_manager.engine)
+    started: list[object] = []
+
+    def alongside(work):  # type: ignore[no-untyped-def]
+        future = transactions.alongside(work)
+        started.append(future)
+        return future
+
+    text = "wolkenkratzer glühbirne"
+    vector = Vector(memory_manager.embedder.embed([text])[0])
+    try:
+        with transactions.reading() as unit:
+            space = open_space(unit, memory_manager.embedder)
+            apart = search_messages(
+                unit, space, vector, 5, SearchFilter(), text=text, mode="hybrid", alongside=alongside
+            )
+            here = search_messages(unit, space, vector, 5, SearchFilter(), text=text, mode="hybrid")
+    finally:
+        transactions.close()
+    assert [(h.message.id, h.sources) for h in apart] == [(h.message.id, h.sources) for h in here]
+    assert (started[0] is None) == (memory_manager.engine.dialect.name == "sqlite")

@@ -15,7 +15,7 @@ from memory.errors import ValidationError, translates_errors
 from memory.filters import SearchFilter, epoch_microseconds
 from memory.models import ROLES, EmbeddingSpace
 from memory.owners import EVERYONE, Owner, key_columns
-from memory.transactions import Work
+from memory.transactions import Alongside, Work
 from memory.validation import (
     Matrix,
     Vector,
@@ -260,10 +260,25 @@ class VectorRepository:
         return self._store().search(query, k, where)
 
     def nearest_with(
-        self, query: Vector, k: int, where: SearchFilter, meanwhile: Callable[[], _T]
+        self,
+        query: Vector,
+        k: int,
+        where: SearchFilter,
+        meanwhile: Callable[[], _T],
+        alongside: Alongside | None = None,
     ) -> tuple[list[tuple[int, float]], _T]:
         """`nearest`, and `meanwhile()` (other work on this transaction, such as the words side of a
-        hybrid search): run on this thread while the in-memory index scans on its own, else after."""
+        hybrid search): run on this thread while the in-memory index scans on its own threads, or
+        while the server searches on a connection of its own (`alongside`, for a transaction that
+        has not written), else after."""
+        if self.index is None and alongside is not None:
+            space, approximate = self.space, self.approximate
+            apart = alongside(
+                lambda unit: VectorRepository(unit, space, approximate=approximate).nearest(query, k, where)
+            )
+            if apart is not None:
+                done_here = meanwhile()
+                return apart.result(), done_here
         done: list[_T] = []
         if self.index is not None:
             hits = self.index.search(

@@ -109,6 +109,7 @@ def search_messages(
         where,
         lambda: search_text(session, text, depth, where, min_matched=HYBRID_MIN_MATCHED),
         alongside,
+        precise=k,
     )
     fused = reciprocal_rank_fusion(
         {

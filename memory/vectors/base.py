@@ -72,8 +72,13 @@ class VectorStore(Protocol):
         ...
 
     def search(
-        self, query: npt.NDArray[np.float32], k: int, where: SearchFilter
-    ) -> list[tuple[int, float]]: ...
+        self, query: npt.NDArray[np.float32], k: int, where: SearchFilter, *, precise: int | None = None
+    ) -> list[tuple[int, float]]:
+        """The `k` nearest rows that pass `where`, as (message id, cosine distance), nearest first.
+        An approximate index may take only the first `precise` (default `k`) as carefully as a
+        search for that many (the rest feed a fusion, where order matters less); exact ones
+        ignore it."""
+        ...
 
     def delete(self, message_ids: list[int]) -> int: ...
 

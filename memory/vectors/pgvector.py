@@ -164,14 +164,18 @@ class PgVectorStore:
         row = (message_id, conversation_id, role, created_us, *owner_keys, _vector_text(vector))
         self._connection.exec_driver_sql(self._sql(_INSERT), row)
 
-    def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
+    def search(
+        self, query: npt.NDArray[np.float32], k: int, where: SearchFilter, *, precise: int | None = None
+    ) -> list[tuple[int, float]]:
         filters, params = where.vector_clauses("%s")
         conditions = [_ALL, *filters]
         vector = _vector_text(query)
         if self._approximate:
             # ef_search bounds the candidate list; the iterative scan keeps going until the
             # filters have let k rows through (pgvector 0.8). Both last until the transaction ends.
-            ef_search = min(1000, max(_MIN_EF_SEARCH, 4 * k))
+            # (At 1M, k = 50 with the list of k = 10 kept the 10 nearest at recall 0.96, in 4.5 ms
+            # against 6.6 ms with its own.)
+            ef_search = min(1000, max(_MIN_EF_SEARCH, 4 * (k if precise is None else precise)))
             self._connection.exec_driver_sql(_EF_SEARCH, (str(ef_search), "relaxed_order"))
             statement = self._sql(_APPROXIMATE, conditions=conjunction(conditions))
             result = self._connection.exec_driver_sql(statement, (vector, *params, vector, k))

@@ -250,14 +250,16 @@ class VectorRepository:
             erased += self._store().erase(message_ids[start : start + 5000])
         return erased
 
-    def nearest(self, query: Vector, k: int, where: SearchFilter) -> list[tuple[int, float]]:
+    def nearest(
+        self, query: Vector, k: int, where: SearchFilter, *, precise: int | None = None
+    ) -> list[tuple[int, float]]:
         """`search` for a checked query, k and filter: the in-memory index when it can answer for
-        this transaction, else the store."""
+        this transaction, else the store (`precise`: see `VectorStore.search`)."""
         if self.index is not None:
             hits = self.index.search(self._work.connection(), query, k, where)
             if hits is not None:
                 return hits
-        return self._store().search(query, k, where)
+        return self._store().search(query, k, where, precise=precise)
 
     def nearest_with(
         self,
@@ -266,6 +268,8 @@ class VectorRepository:
         where: SearchFilter,
         meanwhile: Callable[[], _T],
         alongside: Alongside | None = None,
+        *,
+        precise: int | None = None,
     ) -> tuple[list[tuple[int, float]], _T]:
         """`nearest`, and `meanwhile()` (other work on this transaction, such as the words side of a
         hybrid search): run on this thread while the in-memory index scans on its own threads, or
@@ -274,7 +278,9 @@ class VectorRepository:
         if self.index is None and alongside is not None:
             space, approximate = self.space, self.approximate
             apart = alongside(
-                lambda unit: VectorRepository(unit, space, approximate=approximate).nearest(query, k, where)
+                lambda unit: VectorRepository(unit, space, approximate=approximate).nearest(
+                    query, k, where, precise=precise
+                )
             )
             if apart is not None:
                 done_here = meanwhile()
@@ -286,7 +292,7 @@ class VectorRepository:
             )
             if hits is not None:
                 return hits, done[0]
-        return self._store().search(query, k, where), meanwhile()
+        return self._store().search(query, k, where, precise=precise), meanwhile()
 
     def fetch(self, message_ids: list[int]) -> dict[int, npt.NDArray[np.float32]]:
         """The stored vectors of these (int) message ids."""

@@ -170,7 +170,9 @@ class SqliteVecStore:
             driver_execute(self._connection, self._sql(_INSERT), row)
         driver_execute(self._connection, _LOG, (self._space_id, message_id, "a", 1))
 
-    def search(self, query: npt.NDArray[np.float32], k: int, where: SearchFilter) -> list[tuple[int, float]]:
+    def search(
+        self, query: npt.NDArray[np.float32], k: int, where: SearchFilter, *, precise: int | None = None
+    ) -> list[tuple[int, float]]:
         conditions, values = where.vector_clauses("?")
         statement = self._sql(_KNN, conditions=conjunction([_MATCH, *conditions]))
         result = self._connection.exec_driver_sql(statement, (query.tobytes(), k, *values))

@@ -65,19 +65,33 @@ Ranker = Callable[[Split, list[str], list[str], int], list[tuple[int, float]]]
 
 
 def split_words(
-    words: list[str], messages: int, count: Counter, known: Mapping[str, int] | None = None
+    words: list[str],
+    messages: int,
+    count: Counter,
+    known: Mapping[str, int] | None = None,
+    others_below: int | None = None,
 ) -> Split:
     """`words` (distinct, non-empty) by part, from how many of the store's `messages` hold each
     (`count`, up to the common threshold).
 
     `known` holds estimates of some words' counts from the store's statistics (PostgreSQL's most
     common lexemes, in a sample of the messages): they stand for the counts of those words, which
-    are not counted. Other words are counted.
+    are not counted. Other words are counted, unless the statistics say each is held by fewer than
+    `others_below` messages, below the common threshold, and only one of them is not a stopword
+    (then it alone finds and scores, whatever its count: `others_below` stands for it).
     """
     common = max(MIN_COMMON, math.ceil(messages * COMMON_SHARE))
     if not words:
         return Split((), (), {}, messages, common)
     estimated = dict(known or {})
+    unknown = [word for word in words if word not in estimated]
+    if (
+        len(unknown) == 1
+        and others_below is not None
+        and others_below < common
+        and all(held >= common for held in estimated.values())
+    ):
+        estimated[unknown[0]] = others_below
 
     def counted(cap: int) -> dict[str, int]:
         unknown = [word for word in words if word not in estimated]

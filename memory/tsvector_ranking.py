@@ -22,6 +22,7 @@ query of too many terms for that takes the rarest-first path of `rare_words.rank
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
 
@@ -36,26 +37,29 @@ from memory.rare_words import Split, needed_words, rank_rarest_first
 _WORDS_NAME: Final = model_name(FULL_TEXT_COLUMN)
 #: The stored `tsvector` of a message, as a column of `Message`'s table.
 _WORDS: Final[sa.ColumnElement[Any]] = sa.literal_column(sql("messages.{c}", c=_WORDS_NAME), TSVECTOR)
-#: Each term's `tsquery` as text, and the share of messages that hold it by the column's statistics
-#: (for a term of one lexeme among the most common ones), with the store's size: one statement of
-#: fixed text for any number of terms.
-_TERMS: Final = sql(
-    "WITH stats AS MATERIALIZED (SELECT s.most_common_elems::text::text[] AS lexemes, "
-    "s.most_common_elem_freqs AS shares FROM pg_stats AS s "
+#: The column's most common lexemes and their shares of the messages (in ANALYZE's sample; the
+#: shares end with the least and the greatest of them), none before the table is first analysed.
+_SHARES: Final = sql(
+    "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs FROM pg_stats AS s "
     "JOIN pg_namespace AS n ON n.nspname = s.schemaname "
     "JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relname = s.tablename "
-    "WHERE c.oid = to_regclass('messages') AND s.attname = '{c}'), "
-    "size AS MATERIALIZED (SELECT (SELECT reltuples FROM pg_class "
-    "WHERE oid = to_regclass('messages')) AS estimate, (SELECT max(id) FROM messages) AS highest) "
-    "SELECT plainto_tsquery('english', t.term)::text, "
-    "(SELECT stats.shares[array_position(stats.lexemes, l.lexemes[1])] FROM stats "
-    "WHERE cardinality(l.lexemes) = 1), "
-    "(SELECT estimate FROM size), (SELECT highest FROM size) "
-    "FROM unnest(%s::text[]) WITH ORDINALITY AS t(term, position) "
-    "CROSS JOIN LATERAL (SELECT tsvector_to_array(to_tsvector('english', t.term)) AS lexemes) AS l "
-    "ORDER BY t.position",
+    "WHERE c.oid = to_regclass('messages') AND s.attname = '{c}'",
     c=_WORDS_NAME,
 )
+#: Each term's `tsquery` as text, its lexemes (the first, and how many), with the store's size and
+#: how many times the table was analysed: one statement of fixed text for any number of terms.
+_TERMS: Final = (
+    "WITH messages_table AS MATERIALIZED (SELECT to_regclass('messages') AS oid) "
+    "SELECT plainto_tsquery('english', t.term)::text, l.lexemes[1], cardinality(l.lexemes), "
+    "(SELECT reltuples FROM pg_class WHERE oid = (SELECT oid FROM messages_table)), "
+    "(SELECT max(id) FROM messages), "
+    "(SELECT pg_stat_get_analyze_count(oid) + pg_stat_get_autoanalyze_count(oid) FROM messages_table) "
+    "FROM unnest(%s::text[]) WITH ORDINALITY AS t(term, position) "
+    "CROSS JOIN LATERAL (SELECT tsvector_to_array(to_tsvector('english', t.term)) AS lexemes) AS l "
+    "ORDER BY t.position"
+)
+#: Where a pooled connection keeps the statistics it read, with the table's analyse count then.
+_SHARES_KEY: Final = "memory.lexeme_shares"
 # Counting terms: a statement of a variable number of terms, run as driver SQL (compiling each shape
 # costs more than running it). Only fixed text and `%s` marks; every value is bound.
 _COUNT_UP_TO: Final = sql(
@@ -79,7 +83,7 @@ def rank_messages(
         return []
     words = [*split.finding, *split.scoring]
     weights = _weights(split, words)
-    ranking = _ranking(filters)
+    ranking = _ranking(filters) if filters else _UNFILTERED
 
     def rank(finding: list[str], needed: int, found_by: str) -> list[tuple[int, float]]:
         values = {
@@ -114,15 +118,34 @@ def split_terms(connection: sa.Connection, terms: list[str]) -> Split:
     return _split(connection, terms)[1]
 
 
+@dataclass(frozen=True, slots=True)
+class _Shares:
+    """The column's statistics as a connection read them: each most common lexeme's share of the
+    messages, the least of those shares, and the table's analyse count when they were read."""
+
+    of: dict[str, float]
+    least: float | None
+    analysed: int
+
+
 def _split(connection: sa.Connection, terms: list[str]) -> tuple[dict[str, str], Split]:
     """Each term's `tsquery` (as text), and the terms by part. A term the server's parser reads as
     stopwords only (an empty `tsquery`) is left out."""
     rows = connection.exec_driver_sql(_TERMS, (terms,)).all()
-    estimate, highest = (rows[0][2], rows[0][3]) if rows else (None, None)
+    if not rows:
+        return {}, rare_words.split_words([], 0, lambda words, cap: {})
+    _, _, _, estimate, highest, analysed = rows[0]
     # The planner's estimate once the table was analysed (or vacuumed), else the highest id.
     messages = int(estimate) if estimate is not None and estimate > 0 else int(highest or 0)
+    shares = _lexeme_shares(connection, int(analysed or 0))
     queries = {term: row[0] for term, row in zip(terms, rows, strict=True) if row[0]}
-    known = {term: round(row[1] * messages) for term, row in zip(terms, rows, strict=True) if row[1]}
+    known = {}
+    for term, (_, lexeme, lexemes, *_) in zip(terms, rows, strict=True):
+        if term in queries and lexemes == 1 and lexeme in shares.of:
+            known[term] = round(shares.of[lexeme] * messages)
+    # A lexeme left out of the most common ones is in fewer messages than the least common of them.
+    one_lexeme_each = all(row[2] == 1 for term, row in zip(terms, rows, strict=True) if term not in known)
+    others_below = round(shares.least * messages) if shares.least and one_lexeme_each else None
 
     def count(words: list[str], cap: int) -> dict[str, int]:
         statement = "SELECT " + ", ".join([_COUNT_UP_TO] * len(words))
@@ -130,10 +153,26 @@ def _split(connection: sa.Connection, terms: list[str]) -> tuple[dict[str, str],
         row = connection.exec_driver_sql(statement, values).one()
         return {word: int(held) for word, held in zip(words, row, strict=True)}
 
-    split = rare_words.split_words(
-        list(queries), messages, count, {t: known[t] for t in known if t in queries}
-    )
-    return queries, split
+    return queries, rare_words.split_words(list(queries), messages, count, known, others_below)
+
+
+def _lexeme_shares(connection: sa.Connection, analysed: int) -> _Shares:
+    """The column's statistics, read again only when the table was analysed since this pooled
+    connection last read them (about 1,000 lexemes: reading them cost more than the rest of a
+    search by words)."""
+    info = connection.connection.info  # the pooled connection's own, kept across checkouts
+    kept = info.get(_SHARES_KEY)
+    if isinstance(kept, _Shares) and kept.analysed == analysed:
+        return kept
+    row = connection.exec_driver_sql(_SHARES).first()
+    if row is None or row[0] is None:
+        shares = _Shares({}, None, analysed)
+    else:
+        lexemes, frequencies = row
+        least = frequencies[len(lexemes)] if len(frequencies) > len(lexemes) else None
+        shares = _Shares(dict(zip(lexemes, frequencies, strict=False)), least, analysed)
+    info[_SHARES_KEY] = shares
+    return shares
 
 
 def _ranking(filters: list[Any]) -> sa.Select[Any]:
@@ -185,6 +224,10 @@ def _ranking(filters: list[Any]) -> sa.Select[Any]:
         .order_by(scored.c.score.desc(), scored.c.density.desc(), scored.c.id)
         .limit(sa.bindparam("k", type_=sa.Integer))
     )
+
+
+#: The ranking without filters, built once (building it cost about as much as running it).
+_UNFILTERED: Final = _ranking([])
 
 
 def _weights(split: Split, words: list[str]) -> list[float]:

@@ -27,7 +27,7 @@ from functools import cache
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, TSVECTOR
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 
 from memory import rare_words
 from memory.identifiers import FULL_TEXT_COLUMN, model_name, sql
@@ -83,12 +83,13 @@ def rank_messages(
         return []
     words = [*split.finding, *split.scoring]
     weights = _weights(split, words)
-    ranking = _ranking(filters) if filters else _UNFILTERED
+    ranking = _ranking(len(words), filters) if filters else _unfiltered(len(words))
+    terms_values: dict[str, Any] = {f"q{i}": queries[word] for i, word in enumerate(words)}
+    terms_values |= {f"w{i}": weight for i, weight in enumerate(weights)}
 
     def rank(finding: list[str], needed: int, found_by: str) -> list[tuple[int, float]]:
         values = {
-            "queries": [queries[word] for word in words],
-            "weights": weights,
+            **terms_values,
             "finding": found_by,
             "any": _any_of([queries[word] for word in finding]),
             "needed": needed,
@@ -175,37 +176,29 @@ def _lexeme_shares(connection: sa.Connection, analysed: int) -> _Shares:
     return shares
 
 
-def _ranking(filters: list[Any]) -> sa.Select[Any]:
+def _ranking(terms: int, filters: list[Any]) -> sa.Select[Any]:
     """The messages `finding` (a `tsquery`) gives that pass `filters` and hold at least `needed` of
-    `queries`, best first, at most `k`, with their score: a statement of fixed shape for any number
-    of terms (SQLAlchemy compiles it once per kind of filter)."""
-    terms = (
-        sa.func.unnest(
-            sa.cast(sa.bindparam("queries", type_=ARRAY(sa.Text)), ARRAY(TSQUERY)),
-            sa.bindparam("weights", type_=ARRAY(sa.Float)),
-        )
-        .table_valued("query", "weight")
-        .render_derived(name="term")
-    )
-    held = (
-        sa.select(
-            sa.func.coalesce(sa.func.sum(terms.c.weight), 0.0).label("weight"),
-            sa.func.count().label("held"),
-        )
-        .where(_WORDS.op("@@")(terms.c.query))
-        .lateral("held")
+    the `terms` queries `q0`, `q1`, ... (weighing `w0`, `w1`, ...), best first, at most `k`, with
+    their score. Every `tsquery` is a parameter of that type, read once per statement."""
+    queries = [_WORDS.op("@@")(sa.bindparam(f"q{i}", type_=TSQUERY)) for i in range(terms)]
+    held = sum((sa.case((query, 1), else_=0) for query in queries), sa.literal(0))
+    weight = sum(
+        (
+            sa.case((query, sa.bindparam(f"w{i}", type_=sa.Float)), else_=0.0)
+            for i, query in enumerate(queries)
+        ),
+        sa.literal(0.0),
     )
     candidates = (
         sa.select(
             Message.id.label("id"),
-            held.c.weight,
+            weight.label("weight"),
             sa.cast(sa.func.length(_WORDS), sa.Float).label("lexemes"),
-            sa.func.ts_rank(_WORDS, sa.cast(sa.bindparam("any", type_=sa.Text), TSQUERY)).label("density"),
+            sa.func.ts_rank(_WORDS, sa.bindparam("any", type_=TSQUERY)).label("density"),
         )
-        .select_from(sa.join(Message, held, sa.true()))
         .where(
-            _WORDS.op("@@")(sa.cast(sa.bindparam("finding", type_=sa.Text), TSQUERY)),
-            held.c.held >= sa.bindparam("needed", type_=sa.Integer),
+            _WORDS.op("@@")(sa.bindparam("finding", type_=TSQUERY)),
+            held >= sa.bindparam("needed", type_=sa.Integer),
             *filters,
         )
         .subquery()
@@ -226,8 +219,11 @@ def _ranking(filters: list[Any]) -> sa.Select[Any]:
     )
 
 
-#: The ranking without filters, built once (building it cost about as much as running it).
-_UNFILTERED: Final = _ranking([])
+@cache
+def _unfiltered(terms: int) -> sa.Select[Any]:
+    """`_ranking` without filters, built once per number of terms (building it cost about as much
+    as running it)."""
+    return _ranking(terms, [])
 
 
 def _weights(split: Split, words: list[str]) -> list[float]:

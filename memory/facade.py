@@ -527,15 +527,7 @@ class MemoryFacade:
         with core.reading() as session:
             space = core.active(session)
             return search_messages(
-                session,
-                space,
-                vector,
-                k,
-                where,
-                text=query.text,
-                mode=mode,
-                indexes=core.indexes,
-                alongside=core.transactions.alongside,
+                session, space, vector, k, where, text=query.text, mode=mode, indexes=core.indexes
             )
 
 

@@ -14,7 +14,7 @@ from memory.filters import SearchFilter
 from memory.fulltext import search_text
 from memory.fusion import reciprocal_rank_fusion
 from memory.models import EmbeddingSpace, Message
-from memory.transactions import Alongside, Work
+from memory.transactions import Work
 from memory.validation import MAX_K, Vector
 from memory.vectors import VectorRepository
 from memory.vectors.indexes import IndexCache
@@ -70,15 +70,12 @@ def search_messages(
     text: str | None = None,
     mode: SearchMode = "vector",
     indexes: IndexCache | None = None,
-    alongside: Alongside | None = None,
 ) -> list[SearchHit]:
     """The best `k` messages for the query in `space`, loaded in the same transaction.
 
     `query` is the query's embedding; `text` its words (needed by "text" and "hybrid"; "hybrid"
     without text is a vector search). Every argument was made by `memory.validation`. `indexes`
     picks the in-memory index (or the server's approximate one) the vector side searches with.
-    `alongside` lets a hybrid search on a server run its vector side on another connection while
-    this one runs the words side (for a transaction that has not written).
     """
     index = None if indexes is None else indexes.for_space(space)
     approximate = indexes is not None and indexes.approximate
@@ -108,7 +105,6 @@ def search_messages(
         depth,
         where,
         lambda: search_text(session, text, depth, where, min_matched=HYBRID_MIN_MATCHED),
-        alongside,
         precise=k,
     )
     fused = reciprocal_rank_fusion(

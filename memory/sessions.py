@@ -14,18 +14,13 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import QueuePool
 
 from memory.errors import translate_database_errors
 from memory.transactions import BeginMode, Unit, next_begin
-
-_T = TypeVar("_T")
 
 
 class Transactions:
@@ -43,7 +38,6 @@ class Transactions:
         # Threads that keep a connection: fewer than the pool holds, so the rest never starve.
         size = getattr(engine.pool, "size", None)
         self._holders = max(1, size() - 1) if engine.dialect.name == "sqlite" and callable(size) else 0
-        self._workers: ThreadPoolExecutor | None = None
 
     @contextmanager
     def call(self) -> Iterator[None]:
@@ -83,48 +77,13 @@ class Transactions:
         with translate_database_errors("write to the memory store"):
             yield from self._unit("immediate")
 
-    def alongside(self, work: Callable[[Unit], _T]) -> Future[_T] | None:
-        """Run `work` in a read transaction of its own on a worker thread, on a connection the
-        server engine's pool holds idle right now (or opens, below its size); None (nothing
-        started) when it has none to spare, and on SQLite. (`memory.transactions.Alongside`.)
-
-        Never a wait that could close a cycle: a caller takes the other connection only while one
-        is idle, so whoever took the last idle one goes on and gives it back. If another thread
-        took it in the meantime, the worker waits for the next one given back."""
-        pool = self._engine.pool
-        if self._engine.dialect.name == "sqlite" or not isinstance(pool, QueuePool):
-            return None
-        if not pool.checkedin() and pool.overflow() >= 0:
-            return None
-        with self._lock:
-            self._forget_if_forked()
-            if self._workers is None:
-                self._workers = ThreadPoolExecutor(pool.size(), thread_name_prefix="memory-alongside")
-            workers = self._workers
-        return workers.submit(self._read_apart, work)
-
     def close(self) -> None:
-        """Return the connections threads kept, and stop the workers of `alongside`."""
+        """Return the connections threads kept."""
         with self._lock:
             self._forget_if_forked()
             held, self._held = list(self._held.values()), {}
-            workers, self._workers = self._workers, None
-        if workers is not None:
-            workers.shutdown()
         for connection in held:
             connection.close()
-
-    def _read_apart(self, work: Callable[[Unit], _T]) -> _T:
-        with (
-            translate_database_errors("read the memory store"),
-            self._engine.connect() as connection,
-            connection.begin(),
-        ):
-            unit = Unit(connection)
-            try:
-                return work(unit)
-            finally:
-                unit.close()
 
     def _unit(self, mode: BeginMode) -> Iterator[Unit]:
         with self._connection() as connection:
@@ -182,6 +141,5 @@ class Transactions:
             return False
         self._inherited.extend(self._held.values())
         self._held, self._pid = {}, os.getpid()
-        self._workers = None  # its threads stayed in the parent
         self._engine.dispose(close=False)
         return True

@@ -218,35 +218,3 @@ def test_once_analysed_postgresql_takes_the_words_counts_from_its_statistics(
     assert after == before
     assert "'pèx'" in counted_before and len(counted_before) == 2 * len(query)
     assert counted_after == []
-
-
-def test_a_hybrid_search_on_a_server_runs_its_vector_side_on_another_connection(
-    memory_manager: MemoryManager, store: dict[str, int]
-) -> None:
-    from memory.filters import SearchFilter
-    from memory.search import search_messages
-    from memory.sessions import Transactions
-    from memory.spaces import open_space
-    from memory.validation import Vector
-
-    transactions = Transactions(memory_manager.engine)
-    started: list[object] = []
-
-    def alongside(work):  # type: ignore[no-untyped-def]
-        future = transactions.alongside(work)
-        started.append(future)
-        return future
-
-    text = "wolkenkratzer glühbirne"
-    vector = Vector(memory_manager.embedder.embed([text])[0])
-    try:
-        with transactions.reading() as unit:
-            space = open_space(unit, memory_manager.embedder)
-            apart = search_messages(
-                unit, space, vector, 5, SearchFilter(), text=text, mode="hybrid", alongside=alongside
-            )
-            here = search_messages(unit, space, vector, 5, SearchFilter(), text=text, mode="hybrid")
-    finally:
-        transactions.close()
-    assert [(h.message.id, h.sources) for h in apart] == [(h.message.id, h.sources) for h in here]
-    assert (started[0] is None) == (memory_manager.engine.dialect.name == "sqlite")

@@ -186,13 +186,12 @@ def test_a_hybrid_words_side_finds_exactly_the_messages_holding_half_the_words(
     assert scores == sorted(scores, reverse=True)
 
 
+@pytest.mark.postgres_only
 def test_once_analysed_postgresql_takes_the_words_counts_from_its_statistics(
     memory_manager: MemoryManager, store: dict[str, int]
 ) -> None:
     """Before ANALYZE every word is counted in the index; after it (the sample is the whole small
     table, so its shares are exact) the column's most common lexemes give the same counts, uncounted."""
-    if memory_manager.engine.dialect.name == "sqlite":
-        pytest.skip("PostgreSQL's column statistics")
     query = query_terms(f"{COMMON} wolkenkratzer glühbirne zöt7")
 
     def split_counting() -> tuple[Split, list[object]]:

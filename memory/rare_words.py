@@ -91,10 +91,9 @@ def split_words(
         and others_below < common
         and all(held >= common for held in estimated.values())
     ):
-        estimated[unknown[0]] = others_below
+        estimated[unknown.pop()] = others_below
 
     def counted(cap: int) -> dict[str, int]:
-        unknown = [word for word in words if word not in estimated]
         found = count(unknown, cap) if unknown else {}
         return found | {word: min(held, cap) for word, held in estimated.items()}
 

@@ -132,9 +132,7 @@ class _Shares:
 def _split(connection: sa.Connection, terms: list[str]) -> tuple[dict[str, str], Split]:
     """Each term's `tsquery` (as text), and the terms by part. A term the server's parser reads as
     stopwords only (an empty `tsquery`) is left out."""
-    rows = connection.exec_driver_sql(_TERMS, (terms,)).all()
-    if not rows:
-        return {}, rare_words.split_words([], 0, lambda words, cap: {})
+    rows = connection.exec_driver_sql(_TERMS, (terms,)).all()  # a row per term: `terms` is not empty
     _, _, _, estimate, highest, analysed = rows[0]
     # The planner's estimate once the table was analysed (or vacuumed), else the highest id.
     messages = int(estimate) if estimate is not None and estimate > 0 else int(highest or 0)

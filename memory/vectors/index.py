@@ -90,13 +90,11 @@ class _Block:
     # Column name -> (order, sorted values, how many rows it orders).
     orders: dict[str, tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], int]] = field(default_factory=dict)
 
-    def rows_of(self, conversation_id: int) -> npt.NDArray[np.intp]:
-        """The positions of the rows of one conversation (alive or not), in row order."""
-        return self.rows_with("conversation_ids", conversation_id)
-
     def rows_among(self, column: str, values: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
         """The positions of the rows (alive or not) whose `column` holds one of `values` (sorted,
-        distinct), found as `rows_with` finds one value's."""
+        distinct): by bisection over the rows ordered when the order was made, then a comparison of
+        those appended since (the order is made again once they are over an eighth of it, or
+        4,096). One value's rows come in row order."""
         by_value, sorted_values, ordered = self._order(column)
         starts = np.searchsorted(sorted_values, values, side="left")
         stops = np.searchsorted(sorted_values, values, side="right")
@@ -117,17 +115,8 @@ class _Block:
         return order
 
     def rows_with(self, column: str, value: int) -> npt.NDArray[np.intp]:
-        """The positions of the rows (alive or not) whose `column` holds `value`, in row order: by
-        bisection over the rows ordered when the order was made, then a comparison of those appended
-        since (the order is made again once they are over an eighth of it, or 4,096)."""
-        by_value, sorted_values, ordered = self._order(column)
-        first = int(np.searchsorted(sorted_values, value, side="left"))
-        last = int(np.searchsorted(sorted_values, value, side="right"))
-        found = by_value[first:last]
-        if ordered == self.n:
-            return found
-        appended = np.flatnonzero(getattr(self, column)[ordered : self.n] == value) + ordered
-        return np.concatenate([found, appended]) if len(found) else appended
+        """`rows_among` for one value: its rows, in row order."""
+        return self.rows_among(column, np.array([value], dtype=np.int64))
 
 
 class VectorIndex:
@@ -566,7 +555,7 @@ class VectorIndex:
         other filters checked on them only; None when the user holds over a quarter of the rows
         (scanning them all is then as cheap)."""
         if where.conversation_id is not None:
-            found = [block.rows_of(where.conversation_id) for block in self._blocks]
+            found = [block.rows_with("conversation_ids", where.conversation_id) for block in self._blocks]
         else:
             found = [block.rows_with("user_keys", where.owner.user_key) for block in self._blocks]
             if 4 * sum(len(rows) for rows in found) > self._size:

@@ -272,9 +272,8 @@ class VectorRepository:
     ) -> tuple[list[tuple[int, float]], _T]:
         """`nearest`, and `meanwhile()` (other work on this transaction, such as the words side of a
         hybrid search): run on this thread while the in-memory index scans on its own threads, else
-        after. (On a server, running the vector side on a second connection meanwhile was slower on
-        a 2-core machine: 8.6 ms against 7.7 ms a hybrid search at 1M, the second connection's
-        checkout, ping and transaction costing more than the overlap gave.)"""
+        after (on a server, a second connection for the vector side cost more than the overlap
+        gave: see the README)."""
         done: list[_T] = []
         if self.index is not None:
             hits = self.index.search(

@@ -137,3 +137,18 @@ def test_a_writer_killed_at_any_moment_leaves_no_file_or_a_whole_one(tmp_path: P
         leftovers = [p for p in target.parent.glob(".*")] if target.parent.exists() else []
         # A temporary may be left by the kill; it never has the archive's name, so it is never read.
         assert all(p.name.startswith(".1.json.gz.") for p in leftovers)
+
+
+def test_writing_an_archive_removes_what_a_killed_writer_of_it_left(tmp_path: Path) -> None:
+    """A writer killed between its temporary file and the rename leaves `.<name>.<random>`; the next
+    write of that archive removes it (and leaves other archives' files alone)."""
+    path = tmp_path / "2025" / "03" / "7.json.gz"
+    path.parent.mkdir(parents=True)
+    left = path.parent / ".7.json.gz.k1ll3d"
+    other = path.parent / ".17.json.gz.alive"
+    left.write_bytes(b"partial")
+    other.write_bytes(b"another archive's")
+    conversation = {"id": 7, "title": "t", "messages": []}
+    digest = write_archive(path, conversation)
+    assert read_archive(path, expected=digest) == conversation
+    assert not left.exists() and other.exists()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import ctypes
 import functools
+import glob
 import gzip
 import hashlib
 import json
@@ -76,11 +77,16 @@ def write_archives(records: Sequence[tuple[Path, dict[str, Any]]]) -> list[str]:
 
 
 def _write_file(path: Path, conversation: dict[str, Any]) -> str:
-    """Write the record to a temporary file beside `path` and rename it into place (not yet flushed)."""
+    """Write the record to a temporary file beside `path` and rename it into place (not yet flushed).
+    Temporary files of `path` that a writer killed before its rename left are removed first (a
+    writer of the same archive at this very moment would then fail its rename, and its transaction
+    with it: nothing is lost)."""
     digest = checksum(conversation)
     envelope = {"format": FORMAT, "version": VERSION, "checksum": digest, "conversation": conversation}
     payload = gzip.compress(json.dumps(envelope, ensure_ascii=False, indent=1).encode("utf-8"), mtime=0)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for left in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        left.unlink(missing_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:

@@ -7,8 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-import numpy as np
-
 from memory.conversations import ConversationRepository
 from memory.filters import SearchFilter
 from memory.fulltext import search_text
@@ -136,19 +134,8 @@ def search_messages(
 def _distances(vectors: VectorRepository, query: Vector | None, message_ids: list[int]) -> dict[int, float]:
     """Cosine distances from `query` to the stored vectors of `message_ids` (nan where none is stored,
     and for all of them without a query vector)."""
-    if query is None:
-        return dict.fromkeys(message_ids, math.nan)
-    if not message_ids:
-        return {}
-    stored = vectors.directions(message_ids)
-    unit = query / np.linalg.norm(query)
-    distances: dict[int, float] = {}
-    for message_id in message_ids:
-        vector = stored.get(message_id)
-        distances[message_id] = (
-            math.nan if vector is None else float(1.0 - np.dot(unit, vector) / np.linalg.norm(vector))
-        )
-    return distances
+    found = {} if query is None else vectors.distances(query, message_ids)
+    return {message_id: found.get(message_id, math.nan) for message_id in message_ids}
 
 
 def _hits(

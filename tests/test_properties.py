@@ -204,7 +204,10 @@ class StoreMachine(RuleBasedStateMachine):
         assert all(hit.sources == {"text"} for hit in hits)
         hybrid = self.plain.search(" ".join(words), k=12, conversation_id=conversation)
         assert len(hybrid) == min(12, len(held))
+        distances = self._distances(" ".join(words), list(held))
         for hit in hybrid:
+            # Whichever side found it, a hit's distance is its vector's.
+            assert hit.distance == pytest.approx(distances[hit.message.id], abs=1e-5)
             assert hit.sources and hit.sources <= {"vector", "text"}
             if "text" in hit.sources:  # the words side needs at least half the query's words
                 assert 2 * held[hit.message.id] >= len(words)

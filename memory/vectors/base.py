@@ -95,6 +95,23 @@ class VectorStore(Protocol):
 
     def get(self, message_ids: list[int]) -> dict[int, npt.NDArray[np.float32]]: ...
 
+    def distances(self, query: npt.NDArray[np.float32], message_ids: list[int]) -> dict[int, float]:
+        """The cosine distance from `query` to each stored vector of `message_ids` (none for an id
+        without one), as `search` measures it."""
+        ...
+
     def present(self, message_ids: list[int]) -> set[int]: ...
 
     def ids(self) -> list[int]: ...
+
+
+def cosine_distances(
+    query: npt.NDArray[np.float32], vectors: dict[int, npt.NDArray[np.float32]]
+) -> dict[int, float]:
+    """The cosine distance from `query` to each of `vectors` (nan for a zero vector)."""
+    unit = query / np.linalg.norm(query)
+    distances = {}
+    for message_id, vector in vectors.items():
+        norm = float(np.linalg.norm(vector))
+        distances[message_id] = float(1.0 - np.dot(unit, vector) / norm) if norm else float("nan")
+    return distances

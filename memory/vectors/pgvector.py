@@ -76,6 +76,7 @@ _DELETE: Final = "DELETE FROM {table} WHERE message_id = ANY(%s)"
 _COUNT: Final = "SELECT count(*) FROM {table}"
 _GET: Final = "SELECT message_id, embedding::text FROM {table} WHERE message_id = ANY(%s)"
 _PRESENT: Final = "SELECT message_id FROM {table} WHERE message_id = ANY(%s)"
+_DISTANCES: Final = "SELECT message_id, embedding <=> %s::vector FROM {table} WHERE message_id = ANY(%s)"
 _IDS: Final = "SELECT message_id FROM {table}"
 
 # Always true, so the filters of SearchFilter.clauses can follow it with AND (or be absent).
@@ -202,6 +203,11 @@ class PgVectorStore:
     def get(self, message_ids: list[int]) -> dict[int, npt.NDArray[np.float32]]:
         rows = self._connection.exec_driver_sql(self._sql(_GET), (message_ids,))
         return {int(message_id): _parse_vector(text) for message_id, text in rows}
+
+    def distances(self, query: npt.NDArray[np.float32], message_ids: list[int]) -> dict[int, float]:
+        """Measured in the server: one number per row crosses the wire, not the vector's text."""
+        rows = self._connection.exec_driver_sql(self._sql(_DISTANCES), (_vector_text(query), message_ids))
+        return {int(message_id): float(distance) for message_id, distance in rows}
 
     def present(self, message_ids: list[int]) -> set[int]:
         return {

@@ -28,7 +28,7 @@ from memory.validation import (
     check_roles,
     search_filter,
 )
-from memory.vectors.base import VectorColumns, VectorStore
+from memory.vectors.base import VectorColumns, VectorStore, cosine_distances
 from memory.vectors.index import VectorIndex
 from memory.vectors.pgvector import PgVectorStore
 from memory.vectors.sqlite import SqliteVecStore
@@ -287,14 +287,17 @@ class VectorRepository:
         """The stored vectors of these (int) message ids."""
         return self._store().get(message_ids) if message_ids else {}
 
-    def directions(self, message_ids: list[int]) -> dict[int, npt.NDArray[np.float32]]:
-        """The stored vectors of these (int) message ids, for their direction only: from the
-        in-memory index (unit length) when it can answer for this transaction, else `fetch`."""
-        if message_ids and self.index is not None:
+    def distances(self, query: Vector, message_ids: list[int]) -> dict[int, float]:
+        """The cosine distance from a checked query to the stored vector of each of these (int)
+        message ids (none for an id without one): from the in-memory index when it can answer for
+        this transaction, else from the store."""
+        if not message_ids:
+            return {}
+        if self.index is not None:
             found = self.index.vectors(self._work.connection(), message_ids)
             if found is not None:
-                return found
-        return self.fetch(message_ids)
+                return cosine_distances(query, found)
+        return self._store().distances(query, message_ids)
 
     def _owner_keys(
         self, conversation_ids: npt.NDArray[np.int64]

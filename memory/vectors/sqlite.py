@@ -15,7 +15,7 @@ from memory.filters import SearchFilter
 from memory.identifiers import Fragment, Identifier, conjunction, placeholders, sql, vector_table_name
 from memory.statements import driver_execute, driver_executemany
 from memory.vectors import vec0_chunks
-from memory.vectors.base import VectorColumns
+from memory.vectors.base import VectorColumns, cosine_distances
 
 # SQLite's default limit on bound parameters is 32766; stay far below it.
 _CHUNK: Final = 500
@@ -235,6 +235,9 @@ class SqliteVecStore:
             for message_id, blob in self._connection.exec_driver_sql(statement, tuple(chunk)):
                 found[int(message_id)] = np.frombuffer(blob, dtype=np.float32).copy()
         return found
+
+    def distances(self, query: npt.NDArray[np.float32], message_ids: list[int]) -> dict[int, float]:
+        return cosine_distances(query, self.get(message_ids))
 
     def present(self, message_ids: list[int]) -> set[int]:
         found: set[int] = set()

@@ -14,7 +14,9 @@ code-heavy chats no English stopword list removes them. So each word's messages 
 - stopwords: the words that more than `COMMON_SHARE` of the store's messages hold (and at least
   `MIN_COMMON`): a stopword rule from the store's own statistics, for any language. They are left
   out, as the English stopwords are. A query of such words only is found by its rarest one, unless
-  each is in over `COMMON_SHARE * ALL_COMMON_FACTOR` of the messages: then it finds nothing.
+  each is in over `COMMON_SHARE * ALL_COMMON_FACTOR` of the messages: then it finds nothing. A
+  search that needs a share of the words held (`min_matched`, a hybrid search's words side) finds
+  nothing for it either: it would rank the messages that hold one stopword.
 
 `min_matched` counts the finding and scoring words. When the query's words are in few messages
 together (a small store, rare words) all of them find. The backends count and rank in their own
@@ -57,6 +59,11 @@ class Split:
     counts: dict[str, int]
     messages: int
     common: int
+
+    @property
+    def stopwords_only(self) -> bool:
+        """The query's words are all stopwords of the store (its rarest finds alone)."""
+        return bool(self.finding) and self.counts[self.finding[0]] >= self.common
 
 
 #: Ranks the candidates of the `finding` words: `rank(split, finding, scoring, needed)` gives
@@ -120,7 +127,10 @@ def needed_words(split: Split, min_matched: float) -> int:
 def rank_rarest_first(split: Split, k: int, min_matched: float, rank: Ranker) -> list[tuple[int, float]]:
     """The `k` best messages for the split's words (at least the fraction `min_matched` of the
     finding and scoring words, rounded up), as `(id, score)`, best first: ranked by `rank`, with more
-    words finding while no candidate passes and the budget allows."""
+    words finding while no candidate passes and the budget allows; none for stopwords only when
+    `min_matched` is above 0."""
+    if min_matched > 0 and split.stopwords_only:
+        return []
     finding, scoring = list(split.finding), list(split.scoring)
     needed = needed_words(split, min_matched)
     budget = EXPANDING_BUDGET * split.common

@@ -128,8 +128,14 @@ def test_the_store_s_common_words_are_its_stopwords(
     assert split.finding == ("wolkenkratzer", "glühbirne", "zöt7")  # rarest first
     assert split.scoring == ()
     assert split.counts["pèx"] == split.common  # counted only up to the threshold
-    # A query of common words only is found by them (they are in fewer than 8x the threshold).
+    # A query of common words only is found by them (they are in fewer than 8x the threshold)...
     assert len(found(memory_manager, COMMON, k=5)) == 5
+    # ...but a hybrid search's words side, which needs half the words held, finds nothing for it
+    # (it would rank the messages that hold one stopword): the vector side finds alone.
+    hybrid = memory_manager.search(COMMON, k=5, mode="hybrid")
+    assert len(hybrid) == 5 and all(hit.sources == {"vector"} for hit in hybrid)
+    with_rare = memory_manager.search(f"{COMMON} wolkenkratzer", k=5, mode="hybrid")
+    assert any("text" in hit.sources for hit in with_rare)
 
 
 def test_a_query_of_the_most_words_searched_runs(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from memory.ingest import (
     write_batch,
     write_conversation_messages,
     write_conversations,
+    written_side_by_side,
 )
 from memory.lifecycle.compact import CompactionReport, Tiering, compact
 from memory.lifecycle.forget import ForgetReport, forget
@@ -195,10 +197,22 @@ class MemoryFacade:
         # Checking is pure Python and writing mostly waits on the database: with the check of the
         # batch after next on its own thread, both run at once.
         drafted = (drafts for _, drafts in computed_ahead(batches, _drawn, checked))
-        for (drafts, _, _), matrix in computed_ahead(drafted, self._prepare_batch, _BatchEmbedder()):
-            written = write_batch(
-                core.writing, core.active, self._owner, drafts, matrix, skip_duplicates=skip_duplicates
+        ready = (
+            (drafts, matrix)
+            for (drafts, _, _), matrix in computed_ahead(drafted, self._prepare_batch, _BatchEmbedder())
+        )
+        if core.engine.dialect.name == "postgresql" and not skip_duplicates:
+            # Two batches at once, each on its own connection, committed in order (a batch of
+            # skipped duplicates is written again one conversation at a time: one at a time).
+            results: Iterator[list[Conversation | None]] = written_side_by_side(
+                ready, core.writing, core.active, self._owner
             )
+        else:
+            results = (
+                write_batch(core.writing, core.active, self._owner, d, m, skip_duplicates=skip_duplicates)
+                for d, m in ready
+            )
+        for written in results:
             stored += sum(conversation is not None for conversation in written)
             if on_batch is not None:
                 on_batch(written)
@@ -542,15 +556,17 @@ def _drawn(batch: _Item) -> _Item | list[Any]:
 
 class _BatchEmbedder:
     """The model's part of each batch (`MemoryFacade._prepare_batch`), run one batch after another on
-    the worker thread; it reads no database. A text the batch before embedded is taken from there:
-    that batch was not stored yet when this one looked up the vectors it can reuse (a repeated text
-    across two batches was embedded twice: 8.6% more model work on bench/import_wall.py's corpus)."""
+    the worker thread; it reads no database. A text one of the two batches before embedded is taken
+    from there: they may not be stored yet when this one looked up the vectors it can reuse (two
+    batches are written at once on PostgreSQL; a repeated text across two batches was embedded
+    twice: 8.6% more model work on bench/import_wall.py's corpus)."""
 
     def __init__(self) -> None:
-        self._previous: Reused = {}
+        self._recent: deque[Reused] = deque(maxlen=2)
 
     def __call__(self, prepared: tuple[list[ConversationDraft], Pipeline, PreparedVectors]) -> Matrix:
         drafts, pipeline, (to_embed, reused) = prepared
-        embedded = pipeline.compute(to_embed, {**self._previous, **reused} if self._previous else reused)
-        self._previous = dict(zip((draft.content_hash for draft in to_embed), embedded, strict=True))
+        earlier = {hash_: vector for batch in self._recent for hash_, vector in batch.items()}
+        embedded = pipeline.compute(to_embed, {**earlier, **reused} if earlier else reused)
+        self._recent.append(dict(zip((draft.content_hash for draft in to_embed), embedded, strict=True)))
         return conversation_matrix(drafts, embedded, pipeline.embedder.dimensions)

@@ -202,12 +202,21 @@ def _gives_vectors(draft: ConversationDraft) -> bool:
 
 
 def write_conversations(
-    session: Work, space: EmbeddingSpace, owner: Owner, drafts: Sequence[ConversationDraft], matrix: Matrix
+    session: Work,
+    space: EmbeddingSpace,
+    owner: Owner,
+    drafts: Sequence[ConversationDraft],
+    matrix: Matrix,
+    *,
+    inserted: Callable[[], None] | None = None,
 ) -> list[Conversation]:
     """Insert conversations of `owner`, then their messages and vectors (`write_messages`), in the
-    session's transaction; a message without a time gets its conversation's latest time, else now."""
+    session's transaction; a message without a time gets its conversation's latest time, else now.
+    `inserted()` is called once the conversations are in."""
     now = utcnow()
     created = ConversationRepository(session, owner=owner).insert_conversations(drafts, now=now)
+    if inserted is not None:
+        inserted()
     batches = [
         MessageBatch(conversation.id, draft.messages, draft.updated_at or now, owner)
         for conversation, draft in zip(created, drafts, strict=True)
@@ -246,6 +255,94 @@ def write_batch(
         except DuplicateError:
             written.append(None)
     return written
+
+
+class _EarlierBatchFailed(MemoryStoreError):
+    """A batch written beside the one before it rolls back because that one failed."""
+
+
+class _Turn:
+    """One batch's place among batches written at once, each in its own transaction: it inserts
+    its conversations after the batch before it did (a source id both hold then makes the later
+    wait for the earlier, never the reverse), and commits after that batch committed."""
+
+    def __init__(self, before: _Turn | None) -> None:
+        self._before = before
+        self.inserted = threading.Event()
+        self.done = threading.Event()
+        self.failed = False
+
+    def may_insert(self) -> None:
+        if self._before is not None:
+            self._before.inserted.wait()
+
+    def may_commit(self) -> None:
+        if self._before is not None:
+            self._before.done.wait()
+            if self._before.failed:
+                raise _EarlierBatchFailed("the batch before this one was not stored")
+
+
+def _write_in_turn(
+    writing: Transaction,
+    active: Callable[[Work], EmbeddingSpace],
+    owner: Owner,
+    drafts: Sequence[ConversationDraft],
+    matrix: Matrix,
+    turn: _Turn,
+) -> list[Conversation | None]:
+    """`write_conversations` in one write transaction that waits for its `turn` to insert and to
+    commit."""
+    try:
+        with paused_for(len(matrix)), writing() as session:
+            turn.may_insert()
+            space = active(session)
+            written = write_conversations(session, space, owner, drafts, matrix, inserted=turn.inserted.set)
+            turn.may_commit()
+            return list(written)
+    except BaseException:
+        turn.failed = True
+        raise
+    finally:
+        turn.inserted.set()
+        turn.done.set()
+
+
+def written_side_by_side(
+    batches: Iterable[tuple[Sequence[ConversationDraft], Matrix]],
+    writing: Transaction,
+    active: Callable[[Work], EmbeddingSpace],
+    owner: Owner,
+) -> Iterator[list[Conversation | None]]:
+    """Each batch written in one transaction of its own (as `write_batch`, without skipping
+    duplicates), two at once on worker threads: on PostgreSQL each has its own server process,
+    and one batch's rows are sent while the other's are stored. Batches commit in order, and are
+    handed out in order once committed; when one fails, the one beside it rolls back, and the
+    error is raised once the batches before it are handed out (so are those before a batch that
+    could not be drawn)."""
+    writers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="memory-writer")
+    in_flight: list[Future[list[Conversation | None]]] = []
+    last: _Turn | None = None
+    drawn = iter(batches)
+    try:
+        while True:
+            try:
+                batch = next(drawn, _END)
+            except BaseException:
+                while in_flight:  # a batch's own failure raises its error here
+                    yield in_flight.pop(0).result()
+                raise
+            if batch is _END:
+                break
+            drafts, matrix = cast(tuple[Sequence[ConversationDraft], Matrix], batch)
+            last = _Turn(last)
+            in_flight.append(writers.submit(_write_in_turn, writing, active, owner, drafts, matrix, last))
+            if len(in_flight) == 2:
+                yield in_flight.pop(0).result()
+        while in_flight:
+            yield in_flight.pop(0).result()
+    finally:
+        writers.shutdown(wait=True, cancel_futures=True)
 
 
 def computed_ahead(

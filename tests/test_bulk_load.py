@@ -180,3 +180,80 @@ def test_a_bulk_load_killed_midway_keeps_its_commits_and_check_repairs_the_index
             assert _indexes(manager) == indexes
         assert manager.check().ok
         assert _has_index(manager)
+
+
+def test_batches_commit_in_order_and_a_failed_one_stores_none_after_it(
+    memory_url: str, rng: np.random.Generator
+) -> None:
+    """On PostgreSQL two batches are written at once, each in its own transaction: they still
+    commit in order, a duplicate source id in the batch after is refused without a deadlock, and a
+    failed batch leaves the one written beside it rolled back."""
+    with MemoryManager(memory_url, embedder=FakeEmbedder(DIMS)) as manager:
+        manager.add_conversations(_conversations(1, 2, rng))  # source-2 is taken
+        reported: list[list[str | None]] = []
+
+        def on_batch(stored: list[object]) -> None:
+            reported.append([getattr(c, "source_id", None) for c in stored])
+
+        batches = [_conversations(COPY_MIN_ROWS, start, rng) for start in (100, 300, 2, 500, 700)]
+        with pytest.raises(DuplicateError):
+            manager.add_conversation_batches(batches, on_batch=on_batch)
+        assert reported == [[f"source-{start + c}" for c in range(COPY_MIN_ROWS)] for start in (100, 300)]
+        stored = {c.source_id for c in manager.list_conversations(limit=1000)}
+        assert stored == {"source-2", *(f"source-{s + c}" for s in (100, 300) for c in range(COPY_MIN_ROWS))}
+
+        # The same source id in two batches written side by side: the first is stored, the second
+        # refused (it waits for the first to commit, never the reverse).
+        twice = [_conversations(1, 900, rng), _conversations(1, 900, rng), _conversations(1, 901, rng)]
+        with pytest.raises(DuplicateError):
+            manager.add_conversation_batches(twice)
+        assert manager.find_conversation("source-900") is not None
+        assert manager.find_conversation("source-901") is None
+        assert manager.stats()["messages"] == 6 * (len(stored) + 1)
+
+
+_BATCH_LOADER = """
+import sys
+import numpy as np
+import memory
+
+manager = memory.MemoryManager(sys.argv[1], embedder=memory.FakeEmbedder(16), migrate=False)
+rng = np.random.default_rng(7)
+
+
+def batches():
+    n = 0
+    while True:
+        yield [
+            {"title": f"b{n}.{c}", "vectors": rng.standard_normal((5, 16)).astype(np.float32),
+             "messages": [{"role": "user", "content": f"load {n}.{c}.{m}"} for m in range(5)]}
+            for c in range(100)
+        ]
+        n += 1
+
+
+with manager.bulk_load():
+    manager.add_conversation_batches(batches(), on_batch=lambda stored: print(stored[0].title, flush=True))
+"""
+
+
+def test_batches_killed_midway_leave_whole_batches_in_order(memory_url: str) -> None:
+    """SIGKILL during `add_conversation_batches` (two batches in flight on PostgreSQL): what is
+    stored is every batch up to some point, each whole, none after a gap."""
+    with MemoryManager(memory_url, embedder=FakeEmbedder(DIMS)):
+        pass
+    with subprocess.Popen(
+        [sys.executable, "-c", _BATCH_LOADER, memory_url], stdout=subprocess.PIPE, text=True
+    ) as child:
+        assert child.stdout is not None
+        reported = [child.stdout.readline() for _ in range(4)]
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+        reported += child.stdout.read().splitlines()
+    with MemoryManager(memory_url, embedder=FakeEmbedder(DIMS)) as manager:
+        titles = [c.title or "" for c in manager.list_conversations(limit=10_000)]
+        stats = manager.stats()
+    batches = sorted({int(title[1:].split(".")[0]) for title in titles})
+    assert batches == list(range(len(batches)))  # a prefix, no gap
+    assert len(reported) <= len(batches) <= len(reported) + 2
+    assert len(titles) == 100 * len(batches) and stats["messages"] == 5 * len(titles)

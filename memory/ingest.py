@@ -266,8 +266,9 @@ class _Turn:
     its conversations after the batch before it did (a source id both hold then makes the later
     wait for the earlier, never the reverse), and commits after that batch committed."""
 
-    def __init__(self, before: _Turn | None) -> None:
+    def __init__(self, before: _Turn | None, stopped: threading.Event) -> None:
         self._before = before
+        self._stopped = stopped
         self.inserted = threading.Event()
         self.done = threading.Event()
         self.failed = False
@@ -277,10 +278,14 @@ class _Turn:
             self._before.inserted.wait()
 
     def may_commit(self) -> None:
-        if self._before is not None:
-            self._before.done.wait()
-            if self._before.failed:
+        """Wait for the batch before to commit; raise if it failed or the caller stopped."""
+        before, self._before = self._before, None  # the chain of turns is not kept
+        if before is not None:
+            before.done.wait()
+            if before.failed:
                 raise _EarlierBatchFailed("the batch before this one was not stored")
+        if self._stopped.is_set():
+            raise _EarlierBatchFailed("the caller stopped before this batch was stored")
 
 
 def _write_in_turn(
@@ -319,9 +324,11 @@ def written_side_by_side(
     and one batch's rows are sent while the other's are stored. Batches commit in order, and are
     handed out in order once committed; when one fails, the one beside it rolls back, and the
     error is raised once the batches before it are handed out (so are those before a batch that
-    could not be drawn)."""
+    could not be drawn). When the caller stops early, a batch still waiting to commit rolls back
+    (one that committed already stays, unreported, as after a kill)."""
     writers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="memory-writer")
     in_flight: list[Future[list[Conversation | None]]] = []
+    stopped = threading.Event()
     last: _Turn | None = None
     drawn = iter(batches)
     try:
@@ -335,13 +342,15 @@ def written_side_by_side(
             if batch is _END:
                 break
             drafts, matrix = cast(tuple[Sequence[ConversationDraft], Matrix], batch)
-            last = _Turn(last)
+            last = _Turn(last, stopped)
             in_flight.append(writers.submit(_write_in_turn, writing, active, owner, drafts, matrix, last))
             if len(in_flight) == 2:
                 yield in_flight.pop(0).result()
         while in_flight:
             yield in_flight.pop(0).result()
     finally:
+        if in_flight:
+            stopped.set()
         writers.shutdown(wait=True, cancel_futures=True)
 
 

@@ -211,6 +211,18 @@ def test_batches_commit_in_order_and_a_failed_one_stores_none_after_it(
         assert manager.find_conversation("source-901") is None
         assert manager.stats()["messages"] == 6 * (len(stored) + 1)
 
+        # A caller that stops at the first batch: the one beside it is stored whole or not at
+        # all, and none after it.
+        def stop(_: list[object]) -> None:
+            raise RuntimeError("enough")
+
+        later = [_conversations(COPY_MIN_ROWS, start, rng) for start in (1000, 1200, 1400, 1600)]
+        with pytest.raises(RuntimeError, match="enough"):
+            manager.add_conversation_batches(later, on_batch=stop)
+        kept = {c.source_id for c in manager.list_conversations(limit=1000)} - stored - {"source-900"}
+        first, second = ({f"source-{s + c}" for c in range(COPY_MIN_ROWS)} for s in (1000, 1200))
+        assert kept in (first, first | second)
+
 
 _BATCH_LOADER = """
 import sys

@@ -202,8 +202,9 @@ class MemoryFacade:
             for (drafts, _, _), matrix in computed_ahead(drafted, self._prepare_batch, _BatchEmbedder())
         )
         if core.engine.dialect.name == "postgresql" and not skip_duplicates:
-            # Two batches at once, each on its own connection, committed in order (a batch of
-            # skipped duplicates is written again one conversation at a time: one at a time).
+            # Two batches at once, each on its own connection, committed in order. (Skipping
+            # duplicates writes a refused batch again one conversation a transaction: one batch
+            # at a time.)
             results: Iterator[list[Conversation | None]] = written_side_by_side(
                 ready, core.writing, core.active, self._owner
             )

@@ -234,13 +234,21 @@ def write_batch(
     matrix: Matrix,
     *,
     skip_duplicates: bool,
+    turn: _Turn | None = None,
 ) -> list[Conversation | None]:
-    """`write_conversations` in one write transaction (`active` gives the space to write to). With
+    """`write_conversations` in one write transaction (`active` gives the space to write to),
+    waiting for its `turn` (`written_side_by_side`) to insert and to commit. With
     `skip_duplicates`, a batch refused for a source id already stored is written again one
     conversation at a time, each in its own transaction, and those refused are None."""
     try:
         with paused_for(len(matrix)), writing() as session:
-            return list(write_conversations(session, active(session), owner, drafts, matrix))
+            if turn is None:
+                return list(write_conversations(session, active(session), owner, drafts, matrix))
+            turn.may_insert()
+            space = active(session)
+            created = write_conversations(session, space, owner, drafts, matrix, inserted=turn.inserted.set)
+            turn.may_commit()
+            return list(created)
     except DuplicateError:
         if not skip_duplicates:
             raise
@@ -296,15 +304,9 @@ def _write_in_turn(
     matrix: Matrix,
     turn: _Turn,
 ) -> list[Conversation | None]:
-    """`write_conversations` in one write transaction that waits for its `turn` to insert and to
-    commit."""
+    """`write_batch` in its `turn`, telling the batch after it how it ended."""
     try:
-        with paused_for(len(matrix)), writing() as session:
-            turn.may_insert()
-            space = active(session)
-            written = write_conversations(session, space, owner, drafts, matrix, inserted=turn.inserted.set)
-            turn.may_commit()
-            return list(written)
+        return write_batch(writing, active, owner, drafts, matrix, skip_duplicates=False, turn=turn)
     except BaseException:
         turn.failed = True
         raise

@@ -59,6 +59,17 @@ def _indexes(manager: MemoryManager) -> dict[str, str]:
         return {str(name): str(definition) for name, definition in connection.exec_driver_sql(_INDEXES)}
 
 
+def _killed_after(script: str, url: str, lines: int) -> list[str]:
+    """Run `script` on `url` in a child process, SIGKILL it once it printed `lines` lines; every
+    line it printed."""
+    with subprocess.Popen([sys.executable, "-c", script, url], stdout=subprocess.PIPE, text=True) as child:
+        assert child.stdout is not None
+        printed = [child.stdout.readline() for _ in range(lines)]
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+        return printed + child.stdout.read().splitlines()
+
+
 def _deferred(manager: MemoryManager) -> set[str]:
     with manager._core.reading() as unit:
         return {index.name for index in secondary_indexes(unit, manager._core.space)}
@@ -150,14 +161,7 @@ with manager.bulk_load():
 def test_a_bulk_load_killed_midway_keeps_its_commits_and_check_repairs_the_index(memory_url: str) -> None:
     with MemoryManager(memory_url, embedder=FakeEmbedder(DIMS)) as manager:
         indexes = _indexes(manager) if manager.engine.dialect.name == "postgresql" else {}
-    with subprocess.Popen(
-        [sys.executable, "-c", _LOADER, memory_url], stdout=subprocess.PIPE, text=True
-    ) as child:
-        assert child.stdout is not None
-        committed = [child.stdout.readline() for _ in range(3)]
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=60)
-        committed += child.stdout.read().splitlines()
+    committed = _killed_after(_LOADER, memory_url, 3)
     with MemoryManager(memory_url, embedder=FakeEmbedder(DIMS)) as manager:
         stats = manager.stats()
         # Whole batches only: the ones reported, and perhaps one more that committed unreported.
@@ -254,14 +258,7 @@ def test_batches_killed_midway_leave_whole_batches_in_order(memory_url: str) -> 
     stored is every batch up to some point, each whole, none after a gap."""
     with MemoryManager(memory_url, embedder=FakeEmbedder(DIMS)):
         pass
-    with subprocess.Popen(
-        [sys.executable, "-c", _BATCH_LOADER, memory_url], stdout=subprocess.PIPE, text=True
-    ) as child:
-        assert child.stdout is not None
-        reported = [child.stdout.readline() for _ in range(4)]
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=60)
-        reported += child.stdout.read().splitlines()
+    reported = _killed_after(_BATCH_LOADER, memory_url, 4)
     with MemoryManager(memory_url, embedder=FakeEmbedder(DIMS)) as manager:
         titles = [c.title or "" for c in manager.list_conversations(limit=10_000)]
         stats = manager.stats()

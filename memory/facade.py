@@ -48,7 +48,7 @@ from memory.lifecycle.summarize import ExtractiveSummarizer, Summarizer
 from memory.models import Conversation, EmbeddingSpace, Message, utcnow
 from memory.owners import Owner
 from memory.recall import SCOPES, RecallScope, TokenCounter, approximate_tokens, recall_context
-from memory.search import SEARCH_MODES, SearchHit, SearchMode, search_messages
+from memory.search import SEARCH_MODES, SearchHit, SearchMode, WordsApart, search_messages
 from memory.sessions import Transactions
 from memory.spaces import checked_active
 from memory.stats import store_stats
@@ -540,9 +540,20 @@ class MemoryFacade:
         if vector is None and mode != "text":
             vector = Vector(core.pipeline.embed([str(query.text)])[0])
         with core.reading() as session:
+            # On a server, a hybrid search's words side starts first, on a connection of its own
+            # (taken only while this one is held: see `Transactions.alongside`).
+            words = WordsApart.start(core.transactions.alongside, vector, query.text, k, mode, where)
             space = core.active(session)
             return search_messages(
-                session, space, vector, k, where, text=query.text, mode=mode, indexes=core.indexes
+                session,
+                space,
+                vector,
+                k,
+                where,
+                text=query.text,
+                mode=mode,
+                indexes=core.indexes,
+                words=words,
             )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -12,7 +13,7 @@ from memory.filters import SearchFilter
 from memory.fulltext import search_text
 from memory.fusion import reciprocal_rank_fusion
 from memory.models import EmbeddingSpace, Message
-from memory.transactions import Work
+from memory.transactions import Alongside, Unit, Work
 from memory.validation import MAX_K, Vector
 from memory.vectors import VectorRepository
 from memory.vectors.indexes import IndexCache
@@ -68,12 +69,14 @@ def search_messages(
     text: str | None = None,
     mode: SearchMode = "vector",
     indexes: IndexCache | None = None,
+    words: WordsApart | None = None,
 ) -> list[SearchHit]:
     """The best `k` messages for the query in `space`, loaded in the same transaction.
 
     `query` is the query's embedding; `text` its words (needed by "text" and "hybrid"; "hybrid"
     without text is a vector search). Every argument was made by `memory.validation`. `indexes`
     picks the in-memory index (or the server's approximate one) the vector side searches with.
+    `words` is a hybrid search's words side already started elsewhere (`WordsApart.start`).
     """
     index = None if indexes is None else indexes.for_space(space)
     approximate = indexes is not None and indexes.approximate
@@ -96,15 +99,21 @@ def search_messages(
         return _hits(
             session, where, [(message_id, distance, _VECTOR, None, None) for message_id, distance in nearest]
         )
-    depth = min(MAX_K, max(k, HYBRID_DEPTH))
-    # The words side runs on this thread while the in-memory index scans the vectors on its own.
-    nearest, matches = vectors.nearest_with(
-        query,
-        depth,
-        where,
-        lambda: search_text(session, text, depth, where, min_matched=HYBRID_MIN_MATCHED),
-        precise=k,
-    )
+    depth = _hybrid_depth(k)
+    measured: dict[int, float] | None = None
+    if words is not None:
+        words.search_in(space)
+        nearest = vectors.nearest(query, depth, where, precise=k)
+        matches, measured = words.result(space)
+    else:
+        # The words side runs on this thread while the in-memory index scans the vectors on its own.
+        nearest, matches = vectors.nearest_with(
+            query,
+            depth,
+            where,
+            lambda: search_text(session, text, depth, where, min_matched=HYBRID_MIN_MATCHED),
+            precise=k,
+        )
     fused = reciprocal_rank_fusion(
         {
             "vector": [message_id for message_id, _ in nearest],
@@ -114,14 +123,15 @@ def search_messages(
     )
     known = dict(nearest)
     text_scores = dict(matches)
-    distances = _distances(vectors, query, [hit.item for hit in fused if hit.item not in known])
+    if measured is None:
+        measured = _distances(vectors, query, [hit.item for hit in fused if hit.item not in known])
     return _hits(
         session,
         where,
         [
             (
                 hit.item,
-                known[hit.item] if hit.item in known else distances[hit.item],
+                known[hit.item] if hit.item in known else measured[hit.item],
                 hit.sources,
                 text_scores.get(hit.item),
                 hit.score,
@@ -129,6 +139,64 @@ def search_messages(
             for hit in fused
         ],
     )
+
+
+class WordsApart:
+    """A hybrid search's words side, started on a connection of its own (`start`: on a server) once
+    the caller's transaction holds its connection, for `search_messages(words=...)` to take while
+    that connection searches the vectors. It reads what is committed, as the caller's transaction
+    does (not what the caller's transaction wrote: start it in one that only reads).
+
+    `search_messages` tells it the space it searches (`search_in`); if it knows it by the time it has
+    found its messages (it usually does: the space is read first), it measures their distances to
+    the query there too, on its own connection."""
+
+    def __init__(self) -> None:
+        self._space: EmbeddingSpace | None = None
+        self._found: Future[tuple[list[tuple[int, float]], EmbeddingSpace | None, dict[int, float]]]
+
+    @classmethod
+    def start(
+        cls,
+        alongside: Alongside,
+        query: Vector | None,
+        text: str | None,
+        k: int,
+        mode: SearchMode,
+        where: SearchFilter,
+    ) -> WordsApart | None:
+        """The words side started, or None (nothing started) for any search but a hybrid one, and
+        when `alongside` has no connection to spare (and on SQLite)."""
+        if mode != "hybrid" or text is None or query is None:
+            return None
+        words = cls()
+        depth = _hybrid_depth(k)
+
+        def find(unit: Unit) -> tuple[list[tuple[int, float]], EmbeddingSpace | None, dict[int, float]]:
+            matches = search_text(unit, text, depth, where, min_matched=HYBRID_MIN_MATCHED)
+            space = words._space
+            if space is None:
+                return matches, None, {}
+            ids = [message_id for message_id, _ in matches]
+            return matches, space, _distances(VectorRepository(unit, space), query, ids)
+
+        found = alongside(find)
+        if found is None:
+            return None
+        words._found = found
+        return words
+
+    def search_in(self, space: EmbeddingSpace) -> None:
+        self._space = space
+
+    def result(self, space: EmbeddingSpace) -> tuple[list[tuple[int, float]], dict[int, float] | None]:
+        """The messages found, and their distances in `space` if they were measured there."""
+        matches, measured_in, distances = self._found.result()
+        return matches, distances if measured_in is space else None
+
+
+def _hybrid_depth(k: int) -> int:
+    return min(MAX_K, max(k, HYBRID_DEPTH))
 
 
 def _distances(vectors: VectorRepository, query: Vector | None, message_ids: list[int]) -> dict[int, float]:

@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import QueuePool
 
 from memory.errors import translate_database_errors
 from memory.transactions import BeginMode, Unit, next_begin
+
+_T = TypeVar("_T")
 
 
 class Transactions:
@@ -35,9 +40,11 @@ class Transactions:
         # nothing finalizes them) and starts a pool of its own (SQLAlchemy's advice for os.fork()).
         self._pid = os.getpid()
         self._inherited: list[Connection] = []
-        # Threads that keep a connection: fewer than the pool holds, so the rest never starve.
+        # Threads that keep a connection: fewer than the pool holds, so the rest never starve (none
+        # with a pool of one).
         size = getattr(engine.pool, "size", None)
-        self._holders = max(1, size() - 1) if engine.dialect.name == "sqlite" and callable(size) else 0
+        self._holders = max(0, size() - 1) if engine.dialect.name == "sqlite" and callable(size) else 0
+        self._workers: ThreadPoolExecutor | None = None
 
     @contextmanager
     def call(self) -> Iterator[None]:
@@ -77,13 +84,60 @@ class Transactions:
         with translate_database_errors("write to the memory store"):
             yield from self._unit("immediate")
 
+    def alongside(self, work: Callable[[Unit], _T]) -> Future[_T] | None:
+        """Run `work` in a read transaction of its own on a worker thread, on a connection the
+        server engine's pool holds idle right now (or opens, below its size); None (nothing
+        started) when it has none to spare, and on SQLite. (`memory.transactions.Alongside`.)
+
+        Call it while holding a connection of the pool (in a transaction of `reading`): then no wait
+        can close a cycle. A caller takes another connection only while one is idle, so whoever
+        took the last idle one goes on and gives it back; if another thread took it in the
+        meantime, the worker waits for the next one given back."""
+        pool = self._engine.pool
+        if self._engine.dialect.name == "sqlite" or not isinstance(pool, QueuePool):
+            return None
+        if not pool.checkedin() and pool.overflow() >= 0:
+            return None
+        with self._lock:
+            self._forget_if_forked()
+            if self._workers is None:
+                self._workers = ThreadPoolExecutor(pool.size(), thread_name_prefix="memory-alongside")
+            workers = self._workers
+        handed: Future[_T] = Future()
+        workers.submit(self._read_apart, work, handed)
+        return handed
+
     def close(self) -> None:
-        """Return the connections threads kept."""
+        """Return the connections threads kept, and stop the workers of `alongside`."""
         with self._lock:
             self._forget_if_forked()
             held, self._held = list(self._held.values()), {}
+            workers, self._workers = self._workers, None
+        if workers is not None:
+            workers.shutdown()
         for connection in held:
             connection.close()
+
+    def _read_apart(self, work: Callable[[Unit], _T], handed: Future[_T]) -> None:
+        """`work`'s result handed over as soon as it is known: the transaction only read, so its
+        end (and giving the connection back) need not be waited for."""
+        handed.set_running_or_notify_cancel()
+        try:
+            with (
+                translate_database_errors("read the memory store"),
+                self._engine.connect() as connection,
+                connection.begin(),
+            ):
+                unit = Unit(connection)
+                try:
+                    handed.set_result(work(unit))
+                finally:
+                    unit.close()
+        except BaseException as exc:
+            if not handed.done():
+                handed.set_exception(exc)
+            # Else the read was handed over, and only ending its transaction failed: the pool
+            # throws a broken connection away.
 
     def _unit(self, mode: BeginMode) -> Iterator[Unit]:
         with self._connection() as connection:
@@ -141,5 +195,6 @@ class Transactions:
             return False
         self._inherited.extend(self._held.values())
         self._held, self._pid = {}, os.getpid()
+        self._workers = None  # its threads stayed in the parent
         self._engine.dispose(close=False)
         return True

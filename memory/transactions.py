@@ -19,7 +19,9 @@ recorded on the connection at that moment, and read by whoever needs them:
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Final, Literal, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -89,6 +91,16 @@ class Unit:
 
 #: What repositories work in: a caller's `Session`, or a facade `Unit`.
 Work = Session | Unit
+
+_T = TypeVar("_T")
+
+
+class Alongside(Protocol):
+    """Starts `work` in a read transaction of its own, on another connection and thread, and gives
+    its future; or None (nothing started) when no connection is to spare right now. The other
+    transaction sees what is committed, not the caller's own changes."""
+
+    def __call__(self, work: Callable[[Unit], _T], /) -> Future[_T] | None: ...
 
 
 def orm_session(work: Work) -> Session:

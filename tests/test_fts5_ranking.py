@@ -12,6 +12,7 @@ from memory import MemoryManager
 from memory.fts5_ranking import fts5_query, split_words
 from memory.fulltext import query_terms, query_words
 from memory.rare_words import MIN_COMMON, Split
+from memory.testing import FakeEmbedder
 from memory.tsvector_ranking import split_terms
 
 pytestmark = pytest.mark.both_backends
@@ -223,3 +224,97 @@ def test_once_analysed_postgresql_takes_the_words_counts_from_its_statistics(
     assert after == before
     assert "'pèx'" in counted_before and len(counted_before) == 2 * len(query)
     assert counted_after == []
+
+
+@pytest.mark.parametrize("space_told", ["before", "after"])
+def test_a_hybrid_search_on_a_server_runs_its_words_side_on_another_connection(
+    memory_manager: MemoryManager, store: dict[str, int], space_told: str
+) -> None:
+    """The words side started apart (`WordsApart.start`, before the transaction) gives the hits,
+    sources and distances of the one run in the transaction, on another connection. It measures the
+    distances of what it found when it was told the space searched before it found them; else the
+    search's own connection measures them."""
+    import math
+    import threading
+
+    from memory.filters import SearchFilter
+    from memory.models import EmbeddingSpace
+    from memory.search import WordsApart, search_messages
+    from memory.sessions import Transactions
+    from memory.spaces import open_space
+    from memory.transactions import Unit
+    from memory.validation import Vector
+
+    told = threading.Event()
+
+    class Told(WordsApart):
+        def search_in(self, space: EmbeddingSpace) -> None:
+            super().search_in(space)
+            told.set()
+
+    transactions = Transactions(memory_manager.engine)
+
+    def alongside(work):  # type: ignore[no-untyped-def]
+        def waiting(unit: Unit):  # type: ignore[no-untyped-def]
+            assert space_told == "after" or told.wait(10)
+            return work(unit)
+
+        return transactions.alongside(waiting)
+
+    measured_by: list[str] = []
+
+    @sa.event.listens_for(memory_manager.engine, "before_cursor_execute")
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "embedding <=>" in statement and "ANY" in statement:
+            measured_by.append(threading.current_thread().name)
+
+    # The meaning of a filler, the words of rare messages: fusion takes hits of the words alone.
+    text = "wolkenkratzer glühbirne CLM-8042-41837"
+    vector = Vector(memory_manager.embedder.embed([f"{COMMON} zöt7 filler 7"])[0])
+    try:
+        with transactions.reading() as unit:
+            space = open_space(unit, memory_manager.embedder)
+            here = search_messages(unit, space, vector, 5, SearchFilter(), text=text, mode="hybrid")
+        measured_by.clear()
+        words = Told.start(alongside, vector, text, 5, "hybrid", SearchFilter())
+        if words is not None and space_told == "after":
+            words.result(space)  # found before the search began: not measured there
+        with transactions.reading() as unit:
+            apart = search_messages(
+                unit, space, vector, 5, SearchFilter(), text=text, mode="hybrid", words=words
+            )
+    finally:
+        transactions.close()
+        sa.event.remove(memory_manager.engine, "before_cursor_execute", seen)
+    on_server = memory_manager.engine.dialect.name != "sqlite"
+    assert (words is not None) == on_server
+    assert [(h.message.id, h.sources) for h in apart] == [(h.message.id, h.sources) for h in here]
+    rare = {store[label] for label in ("code", "both", "one", "other", "other_role")}
+    assert {h.message.id for h in apart if h.sources == {"text"}} & rare
+    assert [h.distance for h in apart] == pytest.approx([h.distance for h in here], abs=1e-6)
+    assert not any(math.isnan(h.distance) for h in apart)
+    if on_server:
+        apart_measured = ["memory-alongside" in name for name in measured_by]
+        assert apart_measured == ([True] if space_told == "before" else [False])
+
+
+def test_hybrid_searches_from_more_threads_than_the_pool_holds_all_finish(
+    memory_url: str, fake_embedder: FakeEmbedder, memory_manager: MemoryManager, store: dict[str, int]
+) -> None:
+    """A words side apart takes a connection only while one is idle: with one connection for six
+    threads, every hybrid search still finishes (none waits for a connection its own thread holds)
+    with the hits of a search alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = "wolkenkratzer glühbirne CLM-8042-41837"
+    alone = [(h.message.id, h.sources) for h in memory_manager.search(text, k=5, mode="hybrid")]
+    with MemoryManager(
+        memory_url, embedder=fake_embedder, pool_size=1, max_overflow=0, pool_timeout=20
+    ) as narrow:
+
+        def search(_: int) -> list[tuple[int, frozenset[str]]]:
+            return [(h.message.id, h.sources) for h in narrow.search(text, k=5, mode="hybrid")]
+
+        with ThreadPoolExecutor(6) as threads:
+            results = list(threads.map(search, range(24)))
+    assert results == [alone] * 24

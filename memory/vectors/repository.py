@@ -272,8 +272,8 @@ class VectorRepository:
     ) -> tuple[list[tuple[int, float]], _T]:
         """`nearest`, and `meanwhile()` (other work on this transaction, such as the words side of a
         hybrid search): run on this thread while the in-memory index scans on its own threads, else
-        after (on a server, a second connection for the vector side cost more than the overlap
-        gave: see the README)."""
+        after (a search through a manager on a server runs its words side on a second connection
+        instead: `memory.search.WordsApart`)."""
         done: list[_T] = []
         if self.index is not None:
             hits = self.index.search(

@@ -187,6 +187,7 @@ class WordsApart:
         return words
 
     def search_in(self, space: EmbeddingSpace) -> None:
+        """The space searched, for the distances (called by `search_messages`)."""
         self._space = space
 
     def result(self, space: EmbeddingSpace) -> tuple[list[tuple[int, float]], dict[int, float] | None]:

@@ -104,7 +104,7 @@ def search_messages(
     if words is not None:
         words.search_in(space)
         nearest = vectors.nearest(query, depth, where, precise=k)
-        matches, measured = words.result(space)
+        matches, measured = words.result()
     else:
         # The words side runs on this thread while the in-memory index scans the vectors on its own.
         nearest, matches = vectors.nearest_with(
@@ -153,7 +153,7 @@ class WordsApart:
 
     def __init__(self) -> None:
         self._space: EmbeddingSpace | None = None
-        self._found: Future[tuple[list[tuple[int, float]], EmbeddingSpace | None, dict[int, float]]]
+        self._found: Future[tuple[list[tuple[int, float]], dict[int, float] | None]]
 
     @classmethod
     def start(
@@ -172,13 +172,13 @@ class WordsApart:
         words = cls()
         depth = _hybrid_depth(k)
 
-        def find(unit: Unit) -> tuple[list[tuple[int, float]], EmbeddingSpace | None, dict[int, float]]:
+        def find(unit: Unit) -> tuple[list[tuple[int, float]], dict[int, float] | None]:
             matches = search_text(unit, text, depth, where, min_matched=HYBRID_MIN_MATCHED)
             space = words._space
             if space is None:
-                return matches, None, {}
+                return matches, None
             ids = [message_id for message_id, _ in matches]
-            return matches, space, _distances(VectorRepository(unit, space), query, ids)
+            return matches, _distances(VectorRepository(unit, space), query, ids)
 
         found = alongside(find)
         if found is None:
@@ -190,10 +190,9 @@ class WordsApart:
         """The space searched, for the distances (called by `search_messages`)."""
         self._space = space
 
-    def result(self, space: EmbeddingSpace) -> tuple[list[tuple[int, float]], dict[int, float] | None]:
-        """The messages found, and their distances in `space` if they were measured there."""
-        matches, measured_in, distances = self._found.result()
-        return matches, distances if measured_in is space else None
+    def result(self) -> tuple[list[tuple[int, float]], dict[int, float] | None]:
+        """The messages found, and their distances in the space searched if they were measured."""
+        return self._found.result()
 
 
 def _hybrid_depth(k: int) -> int:

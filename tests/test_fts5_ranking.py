@@ -278,7 +278,7 @@ def test_a_hybrid_search_on_a_server_runs_its_words_side_on_another_connection(
         measured_by.clear()
         words = Told.start(alongside, vector, text, 5, "hybrid", SearchFilter())
         if words is not None and space_told == "after":
-            words.result(space)  # found before the search began: not measured there
+            words.result()  # found before the search began: not measured there
         with transactions.reading() as unit:
             apart = search_messages(
                 unit, space, vector, 5, SearchFilter(), text=text, mode="hybrid", words=words

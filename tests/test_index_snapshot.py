@@ -20,7 +20,7 @@ from memory import FakeEmbedder, MemoryManager
 from memory.engine import sqlite_file
 from memory.vectors import index as index_module
 from memory.vectors import vec0_chunks
-from memory.vectors.snapshot import snapshot_dir_of
+from memory.vectors.snapshot import COLUMNS, SnapshotKey, read_snapshot, snapshot_dir_of, write_snapshot
 
 DIMS = 64
 
@@ -209,6 +209,26 @@ def test_binary_mode_keeps_its_codes_in_its_own_snapshot(
     with MemoryManager(memory_url, embedder=embedder, vector_index="binary") as second:
         _refuse_chunk_reads(monkeypatch)
         assert [_found(second, q) for q in queries] == built
+
+
+def test_a_snapshots_codes_are_read_in_place_as_one_array(tmp_path: Path) -> None:
+    """Binary mode's codes, a column per 64 bits in the file, come back as one (words, rows) array
+    over the mapping: every process reads the same pages, none holds a copy."""
+    rng = np.random.default_rng(8)
+    rows, dimensions = 1500, 192
+    codes = rng.integers(0, 2**63, (dimensions // 64, rows), dtype=np.uint64)
+    key = SnapshotKey(1, dimensions, "binary", "2026-12-01T00:00:00", None)
+    columns = {name: [np.arange(rows, dtype=np.int64)] for name in COLUMNS if name != "vectors"}
+    columns["vectors"] = [np.zeros((rows, dimensions), dtype=np.float32)]
+    path = tmp_path / "space-1.binary.snapshot"
+    write_snapshot(
+        path, key, seq=1, last_change=None, columns=columns, words=[[w[:700], w[700:]] for w in codes]
+    )
+    snapshot = read_snapshot(path, key)
+    assert snapshot is not None and snapshot.words.shape == codes.shape
+    assert np.array_equal(snapshot.words, codes)
+    assert not snapshot.words.flags.owndata and not snapshot.words.flags.writeable
+    assert np.array_equal(snapshot.words[:, 1000:1200], codes[:, 1000:1200])  # a block's slice
 
 
 def test_a_snapshot_is_written_again_once_enough_changed(

@@ -16,6 +16,7 @@ import memory
 from memory import MemoryManager, VectorRepository
 from memory.filters import SearchFilter
 from memory.vectors import VectorIndex
+from memory.vectors import index as index_module
 from memory.vectors.sqlite import SqliteVecStore
 
 DIMS = 64
@@ -217,6 +218,62 @@ def test_binary_index_rescores_its_candidates_exactly(memory_url: str) -> None:
                 got = wide.search(connection, query, 10, SearchFilter(conversation_id=conversation.id))
                 assert got is not None
                 assert [i for i, _ in got] == _numpy_top(matrix, ids, query, 10)
+
+
+def _binary_reference(
+    matrix: npt.NDArray[np.float32],
+    ids: list[int],
+    query: npt.NDArray[np.float32],
+    k: int,
+    want: int,
+    keep: npt.NDArray[np.bool_],
+) -> list[int]:
+    """What binary mode promises, from numpy: every row within the `want`-th smallest Hamming
+    distance of the sign bits (ties included) is rescored exactly, and the k best are returned."""
+    codes = np.packbits(matrix > 0, axis=1)
+    distance = np.unpackbits(codes ^ np.packbits(query > 0), axis=1).sum(axis=1)
+    cutoff = np.sort(distance[keep])[want - 1]
+    return _numpy_top(matrix, ids, query, k, keep & (distance <= cutoff))
+
+
+def test_binary_index_over_many_blocks_rescores_every_row_within_the_cutoff(
+    memory_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks after the first keep only rows within a bound another block set: the answer is still
+    the one a single pass over every row gives, filtered, with deleted rows left out."""
+    monkeypatch.setattr(index_module, "_BLOCK_ROWS", 256)  # 15 blocks
+    rng = np.random.default_rng(23)
+    # Clusters of about 300 rows stored one after another: a query's nearest rows lie in two
+    # neighbouring blocks, so the bound one of them sets decides what the other keeps.
+    centres = rng.standard_normal((13, DIMS)).astype(np.float32)
+    matrix = centres[np.arange(4000) * 13 // 4000] + 0.35 * rng.standard_normal((4000, DIMS)).astype(
+        np.float32
+    )
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    with MemoryManager(memory_url, embedder=_Fixed(matrix), vector_index=None) as manager:
+        conversations = [manager.create_conversation(f"c{c}") for c in range(2)]
+        ids = []
+        for start in range(0, 4000, 500):
+            conversation = conversations[(start // 500) % 2]
+            batch = [{"role": "user", "content": f"v{i}"} for i in range(start, start + 500)]
+            ids += [m.id for m in manager.add_messages(conversation.id, batch)]
+        in_first = np.array([(i // 500) % 2 == 0 for i in range(4000)])
+        gone = rng.choice(4000, 300, replace=False)
+        for i in gone:
+            manager.delete_message(ids[i])
+        alive = np.ones(4000, dtype=bool)
+        alive[gone] = False
+        index = VectorIndex(1, DIMS, mode="binary", rescore=3)  # 30 candidates for k=10
+        queries = centres[rng.integers(0, 13, 12)] + 0.35 * rng.standard_normal((12, DIMS)).astype(np.float32)
+        with manager.engine.connect() as connection, connection.begin():
+            for query in queries:
+                for where, keep in (
+                    (SearchFilter(), alive),
+                    (SearchFilter(conversation_id=conversations[0].id), alive & in_first),
+                ):
+                    got = index.search(connection, query, 10, where)
+                    assert got is not None and len(index._blocks) == 15  # 3,700 live rows
+                    assert [i for i, _ in got] == _binary_reference(matrix, ids, query, 10, 30, keep)
 
 
 def test_index_mode_is_validated(memory_url: str) -> None:

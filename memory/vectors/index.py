@@ -14,10 +14,11 @@ that fails a check is ignored (and replaced once the index is built from the tab
 
 Two modes:
 - "exact": float32 vectors in RAM, scanned with BLAS; the same neighbours as an exact cosine scan.
-- "binary": sign-bit codes (dims/8 bytes a vector) scanned by Hamming distance in threads; the best
-  `rescore` x k candidates are re-ranked exactly with their float vectors (kept in RAM too: reading
-  candidates back from SQLite costs ~0.15 ms each, more than the whole scan). rescore=80 measured
-  recall@10 0.986 at 1M real-text-derived vectors; 20 gave 0.88 there (bench/search.py).
+- "binary": sign-bit codes (dims/8 bytes a vector) scanned by Hamming distance in threads; every
+  row within the `rescore` x k-th smallest distance (ties included) is re-ranked exactly with its
+  float vector (kept in RAM too: reading candidates back from SQLite costs ~0.15 ms each, more than
+  the whole scan). rescore=80 measured recall@10 0.986 at 1M real-text-derived vectors; 20 gave
+  0.88 there (bench/search.py).
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ class _Block:
     agent_keys: npt.NDArray[np.int64]
     alive: npt.NDArray[np.bool_]
     vectors: npt.NDArray[np.float32]  # rows L2-normalised
-    words: list[npt.NDArray[np.uint64]] = field(default_factory=list)  # binary mode, one array per 64 bits
+    # Binary mode: one row of uint64 per 64 sign bits (a row per word, so one XOR scans them all).
+    words: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros((0, 0), dtype=np.uint64))
     n: int = 0
     # The filled rows ordered by a column (conversation, user key, id), made on the first search
     # that looks rows up by it: it then finds them by bisection instead of comparing every row.
@@ -279,7 +281,7 @@ class VectorIndex:
                     agent_keys=columns["agent_keys"][part],
                     alive=np.ones(n, dtype=bool),
                     vectors=columns["vectors"][part],
-                    words=[words[part] for words in snapshot.words],
+                    words=snapshot.words[:, part],
                     n=n,
                 )
             )
@@ -439,9 +441,7 @@ class VectorIndex:
             agent_keys=np.zeros(_BLOCK_ROWS, dtype=np.int64),
             alive=np.zeros(_BLOCK_ROWS, dtype=bool),
             vectors=np.zeros((_BLOCK_ROWS, self.dimensions), dtype=np.float32),
-            words=[np.zeros(_BLOCK_ROWS, dtype=np.uint64) for _ in range(self._words)]
-            if self.mode == "binary"
-            else [],
+            words=np.zeros((self._words if self.mode == "binary" else 0, _BLOCK_ROWS), dtype=np.uint64),
         )
 
     # -- searching ------------------------------------------------------------------------------------
@@ -610,26 +610,33 @@ class VectorIndex:
         query_words = padded.view(np.uint64)
         want = max(k * self.rescore, k)
         masks = self._masks(where)
+        far = np.iinfo(np.uint16).max
+        # The `want`-th smallest distance of any one block scanned so far: no row farther than it
+        # can be among the `want` nearest of all blocks, so later blocks keep only the rows within
+        # it (a comparison) instead of selecting their own `want` nearest (a partition). Threads
+        # share it unlocked: any value one of them wrote is such a bound.
+        bound = [far - 1]
 
         def scan(index: int) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.intp]]:
             block, mask = self._blocks[index], masks[index]
             n = block.n
-            distance = np.bitwise_count(block.words[0][:n] ^ query_words[0]).astype(np.uint16)
-            for w in range(1, self._words):
-                distance += np.bitwise_count(block.words[w][:n] ^ query_words[w])
-            distance[~mask] = np.iinfo(np.uint16).max
-            top = _top(-distance.astype(np.int32), want)
-            top = top[distance[top] < np.iinfo(np.uint16).max]
-            return distance[top], top
+            # One XOR, one bit count and one sum over all the words, not a pass per word.
+            differing = np.bitwise_count(block.words[:, :n] ^ query_words[:, None])
+            distance = differing.sum(axis=0, dtype=np.uint16)
+            distance[~mask] = far
+            rows = np.flatnonzero(distance <= bound[0])
+            if len(rows) > want:
+                kth = int(np.partition(distance[rows].astype(np.int32), want - 1)[want - 1])
+                bound[0] = min(bound[0], kth)
+                rows = rows[distance[rows] <= kth]
+            return distance[rows], rows
 
         results = self._scan_while(scan, list(range(len(self._blocks))), meanwhile)
         scores: list[npt.NDArray[np.float32]] = []
         ids: list[npt.NDArray[np.int64]] = []
-        cutoff = (
-            np.sort(np.concatenate([d for d, _ in results]))[want - 1]
-            if results and sum(len(d) for d, _ in results) > want
-            else None
-        )
+        # Every row within the `want`-th smallest distance of all (ties included) is rescored.
+        found = np.concatenate([distance for distance, _ in results]) if results else None
+        cutoff = None if found is None or len(found) <= want else np.partition(found, want - 1)[want - 1]
         for block, (distance, rows) in zip(self._blocks, results, strict=True):
             if cutoff is not None:
                 rows = rows[distance <= cutoff]

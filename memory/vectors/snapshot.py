@@ -55,14 +55,14 @@ class SnapshotKey:
 class Snapshot:
     """A mapped snapshot: `seq` is the change-log position its rows reflect and `last_change` that
     log entry (seq, message id, op, run length), or None for an empty log; `columns` are read-only
-    arrays over the mapping (`vectors` L2-normalised; `words` one uint64 array per 64 sign bits)."""
+    arrays over the mapping (`vectors` L2-normalised; `words` the sign bits, a row of uint64 per 64)."""
 
     path: Path
     seq: int
     last_change: tuple[int, int, str, int] | None
     rows: int
     columns: dict[str, npt.NDArray[Any]]
-    words: list[npt.NDArray[np.uint64]]
+    words: npt.NDArray[np.uint64]
 
 
 def snapshot_dir_of(database: str | Path) -> Path:
@@ -161,7 +161,7 @@ def read_snapshot(path: Path, key: SnapshotKey) -> Snapshot | None:
             mapping, dtype=np.dtype(dtype), count=count, offset=start + offset
         ).reshape(shape)
     change = header["last_change"]
-    words = [arrays.pop(f"words{w}") for w in range(sum(1 for name in arrays if name.startswith("words")))]
+    words = _words_of(arrays, int(header["rows"]))
     return Snapshot(
         path=path,
         seq=int(header["seq"]),
@@ -169,6 +169,22 @@ def read_snapshot(path: Path, key: SnapshotKey) -> Snapshot | None:
         rows=int(header["rows"]),
         columns=arrays,
         words=words,
+    )
+
+
+def _words_of(arrays: dict[str, npt.NDArray[Any]], rows: int) -> npt.NDArray[np.uint64]:
+    """The `words<w>` columns (taken out of `arrays`) as one (words, rows) array: a view of the
+    mapping when they lie evenly spaced, as `write_snapshot` lays them, else a copy."""
+    columns = [arrays.pop(f"words{w}") for w in range(sum(1 for name in arrays if name.startswith("words")))]
+    if not columns:
+        return np.zeros((0, rows), dtype=np.uint64)
+    first = columns[0]
+    spacing = columns[1].ctypes.data - first.ctypes.data if len(columns) > 1 else 0
+    evenly = all(column.ctypes.data == first.ctypes.data + w * spacing for w, column in enumerate(columns))
+    if not evenly or spacing < rows * first.itemsize:
+        return np.stack(columns)
+    return np.lib.stride_tricks.as_strided(
+        first, shape=(len(columns), rows), strides=(spacing, first.itemsize), writeable=False
     )
 
 

@@ -43,6 +43,9 @@ bench: venv
 	$(PY) bench/scopes.py --users 100
 	$(PY) bench/erase_cost.py --messages 50000
 	$(PY) bench/cold_start.py --sizes 100000 --runs 3
+	$(PY) bench/hybrid.py
+	$(PY) bench/scoped_call.py --calls 1000
+	$(PY) bench/import_wall.py --messages 20000 --rows encode,import   # about 5 minutes: the real model
 	$(PY) bench/async_lag.py
 	$(PY) demo/run.py > /dev/null   # bench/cli_wall.py times commands on the demo store
 	$(PY) bench/cli_wall.py

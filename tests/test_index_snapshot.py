@@ -211,11 +211,12 @@ def test_binary_mode_keeps_its_codes_in_its_own_snapshot(
         assert [_found(second, q) for q in queries] == built
 
 
-def test_a_snapshots_codes_are_read_in_place_as_one_array(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dimensions", [64, 192])
+def test_a_snapshots_codes_are_read_in_place_as_one_array(tmp_path: Path, dimensions: int) -> None:
     """Binary mode's codes, a column per 64 bits in the file, come back as one (words, rows) array
     over the mapping: every process reads the same pages, none holds a copy."""
     rng = np.random.default_rng(8)
-    rows, dimensions = 1500, 192
+    rows = 1500
     codes = rng.integers(0, 2**63, (dimensions // 64, rows), dtype=np.uint64)
     key = SnapshotKey(1, dimensions, "binary", "2026-12-01T00:00:00", None)
     columns = {name: [np.arange(rows, dtype=np.int64)] for name in COLUMNS if name != "vectors"}

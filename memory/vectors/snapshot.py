@@ -176,10 +176,10 @@ def _words_of(arrays: dict[str, npt.NDArray[Any]], rows: int) -> npt.NDArray[np.
     """The `words<w>` columns (taken out of `arrays`) as one (words, rows) array: a view of the
     mapping when they lie evenly spaced, as `write_snapshot` lays them, else a copy."""
     columns = [arrays.pop(f"words{w}") for w in range(sum(1 for name in arrays if name.startswith("words")))]
-    if not columns:
-        return np.zeros((0, rows), dtype=np.uint64)
+    if len(columns) < 2:
+        return columns[0][np.newaxis] if columns else np.zeros((0, rows), dtype=np.uint64)
     first = columns[0]
-    spacing = columns[1].ctypes.data - first.ctypes.data if len(columns) > 1 else 0
+    spacing = columns[1].ctypes.data - first.ctypes.data
     evenly = all(column.ctypes.data == first.ctypes.data + w * spacing for w, column in enumerate(columns))
     if not evenly or spacing < rows * first.itemsize:
         return np.stack(columns)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -274,6 +275,77 @@ def test_binary_index_over_many_blocks_rescores_every_row_within_the_cutoff(
                     got = index.search(connection, query, 10, where)
                     assert got is not None and len(index._blocks) == 15  # 3,700 live rows
                     assert [i for i, _ in got] == _binary_reference(matrix, ids, query, 10, 30, keep)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_the_searching_thread_scans_too_after_its_other_work(
+    memory_url: str, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    """However many cores: the other work (a hybrid search's words side) runs once, on the calling
+    thread, the pool holds one thread fewer than scan, and every mode answers as numpy does."""
+    monkeypatch.setattr(index_module, "_BLOCK_ROWS", 1024)
+    monkeypatch.setattr(index_module, "_SCAN_ROWS", 256)  # a dozen tasks per search
+    monkeypatch.setattr(index_module, "_threads", lambda: threads)
+    rng = np.random.default_rng(31)
+    matrix = clustered(rng, 3000)
+    with MemoryManager(memory_url, embedder=_Fixed(matrix), vector_index=None) as manager:
+        conversation = manager.create_conversation("many")
+        ids = [
+            m.id
+            for m in manager.add_messages(
+                conversation.id, [{"role": "user", "content": f"v{i}"} for i in range(3000)]
+            )
+        ]
+        keep = np.ones(3000, dtype=bool)
+        with manager.engine.connect() as connection, connection.begin():
+            for mode in ("exact", "binary"):
+                index = VectorIndex(1, DIMS, mode=mode, rescore=1000)  # binary: every row rescored
+                for query in clustered(rng, 3, clusters=40):
+                    calls: list[int] = []
+                    got = index.search(
+                        connection,
+                        query,
+                        10,
+                        SearchFilter(),
+                        meanwhile=lambda: calls.append(threading.get_ident()),
+                    )
+                    assert got is not None and [i for i, _ in got] == _numpy_top(matrix, ids, query, 10, keep)
+                    assert calls == [threading.get_ident()]
+                assert (index._pool is None) if threads == 1 else index._pool._max_workers == threads - 1  # type: ignore[union-attr]
+                index.close()
+
+
+def test_a_scan_that_fails_raises_after_every_task_has_stopped(
+    memory_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_module, "_BLOCK_ROWS", 1024)
+    monkeypatch.setattr(index_module, "_SCAN_ROWS", 256)
+    rng = np.random.default_rng(32)
+    matrix = clustered(rng, 3000)
+    scans: list[int] = []
+    dot = index_module._dot
+
+    def failing(block: npt.NDArray[np.float32], unit: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        scans.append(1)
+        if len(scans) == 3:
+            raise RuntimeError("scan failed")
+        return dot(block, unit)
+
+    with MemoryManager(memory_url, embedder=_Fixed(matrix), vector_index=None) as manager:
+        conversation = manager.create_conversation("many")
+        manager.add_messages(conversation.id, [{"role": "user", "content": f"v{i}"} for i in range(3000)])
+        index = VectorIndex(1, DIMS, mode="exact")
+        with manager.engine.connect() as connection, connection.begin():
+            assert index.search(connection, matrix[0], 10, SearchFilter()) is not None  # built
+            monkeypatch.setattr(index_module, "_dot", failing)
+            with pytest.raises(RuntimeError, match="scan failed"):
+                index.search(connection, matrix[0], 10, SearchFilter())
+            finished = len(scans)
+            time.sleep(0.05)
+            assert len(scans) == finished  # nothing still scanning once it raised
+            monkeypatch.setattr(index_module, "_dot", dot)
+            got = index.search(connection, matrix[5], 10, SearchFilter())
+            assert got is not None and got[0][1] < 1e-5  # the index still answers
 
 
 def test_index_mode_is_validated(memory_url: str) -> None:

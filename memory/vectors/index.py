@@ -26,9 +26,10 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty, SimpleQueue
 from typing import Any, Final, Literal, TypeVar
 
 import numpy as np
@@ -648,20 +649,45 @@ class VectorIndex:
     def _scan_while(
         self, scan: Callable[[_Task], _Result], tasks: list[_Task], meanwhile: Callable[[], object] | None
     ) -> list[_Result]:
-        """`scan` of each task on the index's threads, with `meanwhile` run on this thread as they
-        work; every task has finished when this returns or raises."""
-        futures = [self._executor().submit(scan, task) for task in tasks]
+        """`scan` of each task, by the index's threads and this one: this thread first runs
+        `meanwhile` (when given) while they work, then takes tasks with them, so no more threads
+        are busy than the machine has cores. Every task has finished when this returns or raises."""
+        pending: SimpleQueue[int] = SimpleQueue()
+        for position in range(len(tasks)):
+            pending.put(position)
+        results: list[_Result | None] = [None] * len(tasks)
+
+        def work() -> None:
+            while True:
+                try:
+                    position = pending.get_nowait()
+                except Empty:
+                    return
+                results[position] = scan(tasks[position])
+
+        pool = self._executor()
+        helpers = [] if pool is None else [pool.submit(work) for _ in range(min(len(tasks), _threads() - 1))]
         try:
             if meanwhile is not None:
                 meanwhile()
+            work()
         finally:
-            results = [future.result() for future in futures]
-        return results
+            wait(helpers)
+        for helper in helpers:
+            helper.result()  # a scan that raised raises here
+        return [result for result in results if result is not None]
 
-    def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
+    def _executor(self) -> ThreadPoolExecutor | None:
+        """The index's own threads (one fewer than it scans with: the searching thread is the
+        other), or None on one core."""
+        if self._pool is None and _threads() > 1:
+            self._pool = ThreadPoolExecutor(max_workers=_threads() - 1)
         return self._pool
+
+
+def _threads() -> int:
+    """How many threads scan at once: the cores, up to four."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def _change(row: Any) -> tuple[int, int, str, int]:

@@ -213,8 +213,8 @@ def test_binary_mode_keeps_its_codes_in_its_own_snapshot(
 
 @pytest.mark.parametrize("dimensions", [64, 192])
 def test_a_snapshots_codes_are_read_in_place_as_one_array(tmp_path: Path, dimensions: int) -> None:
-    """Binary mode's codes, a column per 64 bits in the file, come back as one (words, rows) array
-    over the mapping: every process reads the same pages, none holds a copy."""
+    """Binary mode's codes, written a word's row at a time from the blocks' pieces, come back as one
+    (words, rows) array over the mapping: every process reads the same pages, none holds a copy."""
     rng = np.random.default_rng(8)
     rows = 1500
     codes = rng.integers(0, 2**63, (dimensions // 64, rows), dtype=np.uint64)

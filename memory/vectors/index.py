@@ -426,8 +426,7 @@ class VectorIndex:
                 padded = np.zeros((take, self._words * 8), dtype=np.uint8)
                 padded[:, : codes.shape[1]] = codes
                 words = padded.view(np.uint64)
-                for w in range(self._words):
-                    block.words[w][slots] = words[:, w]
+                block.words[:, slots] = words.T
             block.n += take
             start += take
             self._size += take

@@ -12,9 +12,9 @@ against vec0's own).
 Layout: 8 magic bytes, a 4-byte little-endian header length, the header (JSON: format version,
 space id, dimensions, mode, the space's creation time and fingerprint, the log position, the row
 count, each column's offset, dtype and shape, and the header's own sha256), then the columns, each
-at a 4096-byte boundary. Written to a temporary file in the same directory, flushed, and renamed
-into place: a snapshot is whole or absent, and a process that mapped an older one keeps reading it
-until it closes its index.
+at a 4096-byte boundary (binary mode's sign bits are one (words, rows) column of uint64). Written
+to a temporary file in the same directory, flushed, and renamed into place: a snapshot is whole or
+absent, and a process that mapped an older one keeps reading it until it closes its index.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 _MAGIC: Final = b"MEMIDX\x00\x01"
-_VERSION: Final = 1
+_VERSION: Final = 2  # 2: binary codes as one (words, rows) column
 _ALIGN: Final = 4096
 #: Temporary files older than this (seconds) were left by a writer that died; they are removed.
 _STALE_TEMPORARY: Final = 3600.0
@@ -88,10 +88,12 @@ def write_snapshot(
     layout: dict[str, tuple[int, str, list[int]]] = {}
     offset = 0
     parts: list[tuple[int, list[npt.NDArray[Any]]]] = []
-    named = [*((name, columns[name]) for name in COLUMNS), *((f"words{w}", ws) for w, ws in enumerate(words))]
+    named = [(name, columns[name]) for name in COLUMNS]
+    if words:  # binary mode: one (words, rows) column, each word's row in turn
+        named.append(("words", [piece for pieces in words for piece in pieces]))
     for name, pieces in named:
         dtype = np.dtype(pieces[0].dtype if pieces else (np.float32 if name == "vectors" else np.int64))
-        shape = [rows, key.dimensions] if name == "vectors" else [rows]
+        shape = {"vectors": [rows, key.dimensions], "words": [len(words), rows]}.get(name, [rows])
         layout[name] = (offset, dtype.str, shape)
         parts.append((offset, pieces))
         offset = _aligned(offset + int(np.prod(shape)) * dtype.itemsize)
@@ -161,30 +163,15 @@ def read_snapshot(path: Path, key: SnapshotKey) -> Snapshot | None:
             mapping, dtype=np.dtype(dtype), count=count, offset=start + offset
         ).reshape(shape)
     change = header["last_change"]
-    words = _words_of(arrays, int(header["rows"]))
+    rows = int(header["rows"])
+    words = arrays.pop("words", None)
     return Snapshot(
         path=path,
         seq=int(header["seq"]),
         last_change=(int(change[0]), int(change[1]), str(change[2]), int(change[3])) if change else None,
-        rows=int(header["rows"]),
+        rows=rows,
         columns=arrays,
-        words=words,
-    )
-
-
-def _words_of(arrays: dict[str, npt.NDArray[Any]], rows: int) -> npt.NDArray[np.uint64]:
-    """The `words<w>` columns (taken out of `arrays`) as one (words, rows) array: a view of the
-    mapping when they lie evenly spaced, as `write_snapshot` lays them, else a copy."""
-    columns = [arrays.pop(f"words{w}") for w in range(sum(1 for name in arrays if name.startswith("words")))]
-    if len(columns) < 2:
-        return columns[0][np.newaxis] if columns else np.zeros((0, rows), dtype=np.uint64)
-    first = columns[0]
-    spacing = columns[1].ctypes.data - first.ctypes.data
-    evenly = all(column.ctypes.data == first.ctypes.data + w * spacing for w, column in enumerate(columns))
-    if not evenly or spacing < rows * first.itemsize:
-        return np.stack(columns)
-    return np.lib.stride_tricks.as_strided(
-        first, shape=(len(columns), rows), strides=(spacing, first.itemsize), writeable=False
+        words=np.zeros((0, rows), dtype=np.uint64) if words is None else words,
     )
 
 
